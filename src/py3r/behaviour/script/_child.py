@@ -1,0 +1,244 @@
+"""What runs inside the fresh process of one iteration.
+
+Entered either by the warm worker right after ``fork()`` (:func:`run_task`) or as
+``python -m py3r.behaviour.script._child TASK_FD RESULT_FD LIFE_FD`` by the plain subprocess engine.
+The script runs as ``__main__`` with injected values; each captured output is cloudpickled and sent
+the moment it is produced. Light imports only: this is the hot path of every iteration.
+"""
+
+from __future__ import annotations
+
+import atexit
+import faulthandler
+import linecache
+import os
+import pickle
+import signal
+import sys
+import threading
+import traceback
+import types
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import param as _param
+from ._protocol import Task, frame_message, frame_output_header, write_all
+from ._types import MISSING
+
+_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # a closed or replaced stream must not hide the result
+            pass
+
+
+def _hard_exit(code: int) -> NoReturn:
+    """Leave now: no ``finally``, no ``except``, no atexit hook of the script runs."""
+    _flush()
+    os._exit(code)
+
+
+def _watch_owner(life_fd: int) -> None:
+    """Kill this iteration's whole process group when the owner goes away (EOF on the life pipe)."""
+
+    def watch() -> None:
+        try:
+            while os.read(life_fd, 1):
+                pass
+        except OSError:
+            pass
+        try:
+            os.killpg(os.getpgid(0), signal.SIGKILL)
+        finally:
+            os._exit(137)
+
+    threading.Thread(target=watch, name="py3r-owner-watch", daemon=True).start()
+
+
+class _Hook:
+    """Supplies injected values to ``Param`` and streams ``Output`` values to the owner."""
+
+    def __init__(self, task: Task, result_fd: int, script_dir: str) -> None:
+        self.task = task
+        self.fd = result_fd
+        self.script_dir = script_dir
+        self.delivered: set[str] = set()
+        self.wanted = set(task.capture) if task.capture is not None else None
+        self._by_value: set[str] = set()
+
+    def param(self, name: str, default: Any) -> Any:
+        if name in self.task.values:
+            return self.task.values[name]
+        if default is MISSING:
+            raise RuntimeError(f"Param {name!r} has no default and no value was given for it.")
+        return default
+
+    def _register_local_modules(self, cloudpickle: Any) -> None:
+        """Pickle classes of modules beside the script by value: the owner may not import them."""
+        prefix = self.script_dir + os.sep
+        for name, module in list(sys.modules.items()):
+            if name in self._by_value or name == "__main__":
+                continue
+            file = getattr(module, "__file__", None) or ""
+            if file.startswith(prefix) and "site-packages" not in file:
+                try:
+                    cloudpickle.register_pickle_by_value(module)
+                except (ValueError, TypeError):
+                    pass
+            self._by_value.add(name)
+
+    def output(self, name: str, value: Any) -> None:
+        if self.wanted is not None and name not in self.wanted:
+            return
+        import cloudpickle
+
+        self._register_local_modules(cloudpickle)
+        try:
+            data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            self.fail(
+                "unpicklable",
+                f"Output {name!r} (a {type(value).__name__}) could not be pickled to send it back: "
+                f"{type(exc).__name__}: {exc}. Output a picklable value instead (e.g. a list, a "
+                "DataFrame or a summary number).",
+                name=name,
+            )
+        if len(data) > self.task.output_limit:
+            self.fail(
+                "too_large",
+                f"Output {name!r} is {len(data) / 2**20:.1f} MiB when pickled, above the limit of "
+                f"{self.task.output_limit / 2**20:.0f} MiB. Output a smaller value, or raise the limit "
+                "with the environment variable PY3R_SCRIPT_MAX_OUTPUT_BYTES.",
+                name=name,
+            )
+        write_all(self.fd, frame_output_header(name, len(data)))
+        write_all(self.fd, data)
+        self.delivered.add(name)
+        if self.task.stop_after and self.delivered >= (self.wanted or set()) and self.wanted is not None:
+            # The value is in the pipe: stop here, inside the Output call, before the next statement.
+            self.send("done", {"stopped": True})
+            _hard_exit(0)
+
+    def send(self, *message: Any) -> None:
+        write_all(self.fd, frame_message(*message))
+
+    def fail(self, kind: str, message: str, **info: Any) -> NoReturn:
+        self.send("error", {"kind": kind, "message": message, **info})
+        _hard_exit(1)
+
+
+def _script_traceback(exc: BaseException) -> str:
+    """The traceback from the script's first frame on (the runner's own frame is dropped)."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def run_task(task: Task, result_fd: int, life_fd: int) -> NoReturn:
+    """Run one iteration in this (fresh) process and exit."""
+    os.set_inheritable(result_fd, False)
+    os.set_inheritable(life_fd, False)
+    _watch_owner(life_fd)
+    faulthandler.enable(file=sys.__stderr__, all_threads=False)
+    env = dict(task.env)
+    env["MPLBACKEND"] = "Agg"  # a notebook's inline backend cannot work here
+    if task.threads is not None:
+        for var in _THREAD_VARS:
+            env.setdefault(var, str(task.threads))
+        _limit_loaded_threadpools(task.threads)
+    os.environ.clear()
+    os.environ.update(env)
+    script_path = task.script_path
+    script_dir = str(Path(script_path).parent)
+    os.chdir(task.cwd)
+    sys.argv[:] = [script_path]
+    if sys.path and sys.path[0] != script_dir:
+        sys.path[0] = script_dir
+    hook = _Hook(task, result_fd, script_dir)
+    hook.send("started", os.getpid())
+    _param.install_hook(hook)
+
+    module = types.ModuleType("__main__")
+    module.__file__ = script_path
+    module.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    sys.modules["__main__"] = module
+    lines = task.source.splitlines(keepends=True)
+    linecache.cache[script_path] = (len(task.source), None, lines, script_path)
+    code = compile(task.source, script_path, "exec", dont_inherit=True)
+    exit_code = 0
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as exc:
+        code_ = exc.code
+        if code_ is None or code_ == 0:
+            exit_code = 0
+        elif isinstance(code_, int):
+            exit_code = code_
+        else:
+            print(code_, file=sys.stderr)
+            exit_code = 1
+        if exit_code:
+            _flush()
+            _finish(exit_code)
+    except BaseException as exc:
+        text = _script_traceback(exc)
+        try:
+            print(text, file=sys.stderr, end="")
+        except Exception:
+            pass
+        hook.send(
+            "error",
+            {
+                "kind": "exception",
+                "exc_type": type(exc).__qualname__,
+                "exc_message": str(exc),
+                "traceback": text,
+            },
+        )
+        _hard_exit(1)
+    hook.send("done", {"stopped": False, "delivered": sorted(hook.delivered)})
+    _finish(exit_code)
+
+
+def _finish(code: int) -> NoReturn:
+    """End as the interpreter would (join threads, run atexit), but skip the costly teardown."""
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]
+        atexit._run_exitfuncs()
+    finally:
+        _hard_exit(code)
+
+
+def _limit_loaded_threadpools(n: int) -> None:
+    """Cap thread pools of native libraries already loaded (preloaded by the warm worker)."""
+    if "numpy" not in sys.modules:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
+
+
+def main(argv: list[str]) -> NoReturn:
+    """Entry of the plain subprocess engine: ``TASK_FD RESULT_FD LIFE_FD``."""
+    task_fd, result_fd, life_fd = (int(a) for a in argv)
+    with os.fdopen(task_fd, "rb") as f:
+        task = pickle.load(f)
+    run_task(task, result_fd, life_fd)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

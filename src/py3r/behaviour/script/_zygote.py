@@ -1,0 +1,230 @@
+"""The warm worker: a process that has imported a script's imports and forks one child per iteration.
+
+It never runs script code itself, so nothing of one iteration reaches the next: every child is a
+fresh copy of this clean, pre-imported process. Started as
+``python -m py3r.behaviour.script._zygote CTRL_FD SCRIPT_DIR IDLE_SECONDS`` with the modules to
+preload as JSON on stdin. Protocol on the control socket (owner -> worker): one byte ``R`` with four
+file descriptors attached (result pipe, stdout file, stderr file, task file) asks for an iteration.
+The worker answers once, at start, with a pickled ``("ready", imported, failed, threaded)`` frame.
+
+The worker writes ``("exit", status)`` into an iteration's result pipe once it has reaped the child,
+and kills the child's process group then. It exits when the owner closes the control socket (or
+dies), killing any running children first, and after ``IDLE_SECONDS`` without work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from ._protocol import frame_message, write_all
+
+#: Known to start threads or otherwise misbehave across fork(): left for the child to import.
+UNSAFE_TO_PRELOAD = frozenset(
+    {"jax", "tensorflow", "torch", "ray", "distributed", "dask.distributed", "multiprocessing.pool"}
+)
+
+
+def preload(modules: list[tuple[str, list[str]]]) -> tuple[list[str], list[str], list[str]]:
+    """Import what the script imports at top level; report what worked, failed or started threads."""
+    imported, failed, threaded = [], [], []
+    for module, names in modules:
+        if module in UNSAFE_TO_PRELOAD or module.split(".")[0] in UNSAFE_TO_PRELOAD:
+            continue
+        before = threading.active_count()
+        try:
+            mod = importlib.import_module(module)
+            for name in names:
+                if not hasattr(mod, name):
+                    with contextlib.suppress(Exception):
+                        importlib.import_module(f"{module}.{name}")
+        except BaseException:  # anything may happen in an import; the child will retry and report
+            failed.append(module)
+            continue
+        if threading.active_count() > before:
+            threaded.append(module)
+        imported.append(module)
+    return imported, failed, threaded
+
+
+def _recv_request(ctrl: socket.socket) -> list[int] | None:
+    msg, fds, _flags, _addr = socket.recv_fds(ctrl, 1, 4)
+    if not msg:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return fds
+
+
+def _child(ctrl: socket.socket, life_r: int, life_w: int, fds: list[int], sel_fds: list[int]) -> None:
+    result_fd, out_fd, err_fd, task_fd = fds
+    try:
+        os.setsid()
+        _set_pdeathsig()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.set_wakeup_fd(-1)
+        ctrl.close()
+        os.close(life_w)
+        for fd in sel_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        for fd in (devnull, out_fd, err_fd):
+            os.close(fd)
+        import pickle
+
+        from ._child import run_task
+
+        with os.fdopen(task_fd, "rb") as f:
+            task = pickle.load(f)
+        run_task(task, result_fd, life_r)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(70)
+
+
+def _load_prctl() -> Any:
+    """libc's prctl, looked up once in the worker (Linux only), so children need not load ctypes."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_prctl = None
+
+
+def _set_pdeathsig() -> None:
+    """Die with the worker if it is killed outright."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def serve(ctrl: socket.socket, idle: float) -> None:
+    life_r, life_w = os.pipe()  # children watch life_r: EOF means this worker is gone
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    os.set_blocking(wake_r, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    children: dict[int, int] = {}  # pid -> result fd kept to write the exit frame
+    pending: dict[int, bytes] = {}  # result fd -> bytes still to write (non-blocking)
+    sel = selectors.DefaultSelector()
+    sel.register(ctrl, selectors.EVENT_READ, "ctrl")
+    sel.register(wake_r, selectors.EVENT_READ, "wake")
+    last_work = time.monotonic()
+    gc.freeze()  # keep the imported heap shared between children (fewer copy-on-write faults)
+
+    def reap() -> None:
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)  # whatever the script started goes with it
+            fd = children.pop(pid, None)
+            if fd is not None:
+                # The child is gone, so the pipe's write side is ours alone: never block on it.
+                os.set_blocking(fd, False)
+                pending[fd] = frame_message("exit", status)
+                flush(fd)
+
+    def flush(fd: int) -> None:
+        data = pending.get(fd, b"")
+        try:
+            n = os.write(fd, data)
+        except BlockingIOError:
+            n = 0
+        except OSError:  # the owner is gone
+            n = len(data)
+        rest = data[n:]
+        if rest:
+            pending[fd] = rest
+            with contextlib.suppress(KeyError):
+                sel.unregister(fd)
+            sel.register(fd, selectors.EVENT_WRITE, "pending")
+        else:
+            pending.pop(fd, None)
+            with contextlib.suppress(KeyError, ValueError):
+                sel.unregister(fd)
+            os.close(fd)
+
+    try:
+        while True:
+            wait = None if children or pending else max(0.0, idle - (time.monotonic() - last_work))
+            events = sel.select(wait)
+            if not events and not children and not pending and time.monotonic() - last_work >= idle:
+                return
+            for key, _ in events:
+                if key.data == "wake":
+                    with contextlib.suppress(BlockingIOError):
+                        while os.read(wake_r, 4096):
+                            pass
+                    reap()
+                elif key.data == "pending":
+                    flush(key.fd)  # type: ignore[arg-type]
+                else:
+                    fds = _recv_request(ctrl)
+                    if fds is None:
+                        return
+                    last_work = time.monotonic()
+                    result_fd = fds[0]
+                    pid = os.fork()
+                    if pid == 0:
+                        _child(ctrl, life_r, life_w, fds, [wake_r, wake_w, *children.values(), *pending])
+                    children[pid] = result_fd
+                    for fd in fds[1:]:
+                        os.close(fd)
+            reap()
+    finally:
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def main(argv: list[str]) -> None:
+    ctrl = socket.socket(fileno=int(argv[0]))
+    script_dir, idle = argv[1], float(argv[2])
+    sys.path[0] = script_dir
+    os.environ["MPLBACKEND"] = "Agg"
+    modules: list[Any] = json.loads(sys.stdin.read() or "[]")
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    imported, failed, threaded = preload([(m, list(n)) for m, n in modules])
+    import cloudpickle  # noqa: F401  (every child pickles its outputs with it)
+
+    global _prctl
+    _prctl = _load_prctl()
+
+    from . import _child  # noqa: F401
+
+    write_all(ctrl.fileno(), frame_message("ready", imported, failed, threaded))
+    serve(ctrl, idle)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,96 @@
+"""The engine interface: how one iteration's fresh process is started.
+
+An engine starts a process for a :class:`~py3r.behaviour.script._protocol.Task` and hands back a
+:class:`Job`: the read end of the iteration's result pipe, its stdout/stderr files and a way to learn
+its exit status and to kill its process group. Scheduling, timeouts, cancellation and turning what
+happened into results live in :mod:`py3r.behaviour.script.execute`, once for every engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import tempfile
+from abc import ABC, abstractmethod
+from typing import IO
+
+from .._protocol import Task
+from ..discovery import ScriptSpec
+
+#: Bytes of stdout/stderr kept per iteration (the tail; the rest is counted, not kept).
+LOG_TAIL_BYTES = 256 * 1024
+
+
+class Job(ABC):
+    """One running iteration, seen from the owner."""
+
+    def __init__(self, result_fd: int, stdout: IO[bytes], stderr: IO[bytes]) -> None:
+        os.set_blocking(result_fd, False)
+        self.result_fd = result_fd
+        self.stdout = stdout
+        self.stderr = stderr
+        #: The pid of the process running the script (leader of its process group), once known.
+        self.pid: int | None = None
+        self._status: int | None = None
+
+    def set_status(self, status: int) -> None:
+        """Record the wait status reported for the process."""
+        self._status = status
+
+    @abstractmethod
+    def poll(self) -> int | None:
+        """The exit code (negative: killed by that signal) once the process has ended, else None."""
+
+    def killpg(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the iteration's whole process group (the script and what it started)."""
+        if self.pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    def read_logs(self) -> tuple[str, str, int, int]:
+        """The tails of stdout and stderr, and their full sizes in bytes."""
+        out, out_size = _tail(self.stdout)
+        err, err_size = _tail(self.stderr)
+        return out, err, out_size, err_size
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.result_fd)
+        self.stdout.close()
+        self.stderr.close()
+
+
+def _tail(f: IO[bytes]) -> tuple[str, int]:
+    size = os.fstat(f.fileno()).st_size
+    start = max(0, size - LOG_TAIL_BYTES)
+    data = os.pread(f.fileno(), size - start, start)
+    text = data.decode("utf-8", errors="replace")
+    if start:
+        text = f"[... {start} earlier bytes not kept ...]\n" + text[text.find("\n") + 1 :]
+    return text, size
+
+
+class Engine(ABC):
+    """Starts fresh processes for iterations."""
+
+    name: str = "engine"
+
+    def prepare(self, spec: ScriptSpec) -> None:  # noqa: B027  (optional hook)
+        """Get ready to run ``spec`` (e.g. start a warm worker); called once per call."""
+
+    @abstractmethod
+    def start(self, spec: ScriptSpec, task: Task) -> Job:
+        """Start one iteration; must not block on the script."""
+
+    @staticmethod
+    def files(task: Task) -> tuple[IO[bytes], IO[bytes], IO[bytes]]:
+        """Anonymous files for the task, stdout and stderr (never pipes: those deadlock)."""
+        task_file = tempfile.TemporaryFile()
+        pickle.dump(task, task_file, protocol=pickle.HIGHEST_PROTOCOL)
+        task_file.flush()
+        task_file.seek(0)
+        return task_file, tempfile.TemporaryFile(), tempfile.TemporaryFile()
+

@@ -1,0 +1,56 @@
+"""The plain engine: a new Python interpreter per iteration (``engine="subprocess"``).
+
+Slow (every iteration re-imports everything) but it needs nothing but ``subprocess``, so it is the
+fallback where ``fork()`` is unavailable or unsafe.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import IO
+
+from .._protocol import Task
+from ..discovery import ScriptSpec
+from .base import Engine, Job
+from .lifeline import life_read_fd
+
+
+class SubprocessJob(Job):
+    def __init__(self, proc: subprocess.Popen[bytes], result_fd: int, out: IO[bytes], err: IO[bytes]) -> None:
+        super().__init__(result_fd, out, err)
+        self.proc = proc
+        self.pid = proc.pid
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+
+class SubprocessEngine(Engine):
+    """Start ``python -m py3r.behaviour.script._child`` for every iteration."""
+
+    name = "subprocess"
+
+    def start(self, spec: ScriptSpec, task: Task) -> Job:
+        task_file, out, err = self.files(task)
+        read_fd, write_fd = os.pipe()
+        life = life_read_fd()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "py3r.behaviour.script._child", str(task_file.fileno()),
+                 str(write_fd), str(life)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                pass_fds=(task_file.fileno(), write_fd, life),
+                start_new_session=True,
+                cwd=task.cwd,
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+            task_file.close()
+        return SubprocessJob(proc, read_fd, out, err)

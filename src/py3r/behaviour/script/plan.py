@@ -1,0 +1,306 @@
+"""Plans: the iterations a ``run`` or a sweep will execute, checked before anything starts.
+
+Every value is checked against the parameter's declared type here, once, so that a bad value is
+reported before any process starts. ``run`` is a plan of one point; ``sensitivity`` builds its
+points in independent or grid mode. The key of a point (what results are indexed by) is the dict of
+swept parameters; the values injected into the child also include the nominal values of the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._types import SCALAR_TYPES, ParamValue
+from .discovery import ParamSpec, ScriptSpec
+
+__all__ = ["Plan", "Point", "canonical_key", "check_value", "plan_run", "plan_sweep"]
+
+Mode = Literal["independent", "grid"]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One iteration: where it sits in the plan, its key, and everything injected into the script."""
+
+    index: int
+    key: dict[str, ParamValue]
+    values: dict[str, ParamValue]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The checked iterations of one call."""
+
+    spec: ScriptSpec
+    #: The names results are keyed by (the swept parameters; for ``run``, the ones passed).
+    param_names: list[str]
+    points: list[Point]
+    #: Output names to capture, in source order.
+    capture: tuple[str, ...]
+    #: Whether ``outputs=`` named them: then a missing one fails the iteration.
+    explicit_outputs: bool
+    stop_after_outputs: bool
+    mode: str = "run"
+    #: Nominal value of each swept parameter (independent mode; the default unless overridden).
+    nominal: dict[str, ParamValue] | None = None
+
+
+def canonical_key(values: Mapping[str, Any]) -> tuple[tuple[str, str, Any], ...]:
+    """A hashable key that keeps ``1``, ``1.0`` and ``True`` apart and treats NaN as equal to NaN."""
+    items = []
+    for name in sorted(values):
+        v = values[name]
+        if isinstance(v, float) and math.isnan(v):
+            v = "nan"
+        items.append((name, type(v).__name__, v))
+    return tuple(items)
+
+
+# Values ----------------------------------------------------------------------------------------
+def _numpy_scalar(value: Any) -> Any:
+    """A numpy (or other array-library) scalar as the matching Python scalar; others unchanged."""
+    if type(value).__module__.split(".")[0] == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None:
+        return "None"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"the {type(value).__name__} {text}"
+
+
+_EXAMPLES = {"int": "5", "float": "0.8", "bool": "True", "str": "'text'", "any": "0.8", "computed": "0.8"}
+_WANTED = {
+    "int": "an int",
+    "float": "a float",
+    "bool": "a bool",
+    "str": "a str",
+    "any": "a scalar",
+    "computed": "a scalar",
+}
+
+
+def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
+    """Check ``value`` for ``param`` and return it normalised.
+
+    numpy scalars become Python scalars and an int given to a float parameter becomes a float.
+    Nothing is ever cast: ``2.7`` is no int and the string ``"False"`` is no bool.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script the parameter belongs to (named in messages).
+    param : ParamSpec
+        The parameter.
+    value : object
+        The proposed value.
+
+    Returns
+    -------
+    bool | int | float | str | None
+        The value to inject.
+
+    Raises
+    ------
+    TypeError
+        If the value does not have the parameter's type, or is not a scalar.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import read_script
+    >>> from py3r.behaviour.script.plan import check_value
+    >>> spec = read_script("examples/open_field/pipeline.py")
+    >>> check_value(spec, spec.params["threshold"], 3)
+    3.0
+    """
+    value = _numpy_scalar(value)
+    kind = param.type
+    where = f"Parameter {param.name!r} of {spec.where(param.line)}"
+    example = f"{param.name}={_EXAMPLES[kind]}"
+    if not isinstance(value, SCALAR_TYPES):
+        raise TypeError(
+            f"{where} takes a single {'value' if kind in ('any', 'computed') else kind}; got "
+            f"{_described(value)}, which is not a scalar (bool, int, float, str or None). To try "
+            f"several values, sweep them: sensitivity(script, {{{param.name!r}: [...]}})."
+        )
+    ok = (
+        kind in ("any", "computed")
+        or (kind == "bool" and isinstance(value, bool))
+        or (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
+        or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (kind == "str" and isinstance(value, str))
+    )
+    if not ok:
+        hint = f"Pass {_WANTED[kind]}, e.g. {example}."
+        if kind == "bool" and isinstance(value, str):
+            hint = "Pass True or False without quotes."
+        elif kind == "int" and isinstance(value, float):
+            hint = f"Pass a whole number; values are never rounded, e.g. {example}."
+        raise TypeError(f"{where} is {_WANTED[kind]}; got {_described(value)}. {hint}")
+    if kind == "float":
+        return float(value)
+    return value  # type: ignore[no-any-return]
+
+
+def _unknown(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
+    for name in names:
+        if name not in spec.params:
+            close = difflib.get_close_matches(name, spec.params, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(spec.params) or "none"
+            raise ValueError(
+                f"{what} {name!r} is not a parameter of {spec.display_path}.{hint} "
+                f"Its parameters are: {known}."
+            )
+
+
+def _check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tuple[tuple[str, ...], bool]:
+    if outputs is None:
+        return tuple(spec.outputs), False
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    wanted = list(dict.fromkeys(outputs))
+    if not wanted:
+        raise ValueError("outputs= is an empty list. Name at least one output, or leave it out for all.")
+    for name in wanted:
+        if name not in spec.outputs:
+            close = difflib.get_close_matches(name, spec.outputs, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{name!r} is not an output of {spec.display_path}.{hint} "
+                f"Its outputs are: {', '.join(spec.outputs) or 'none'}."
+            )
+    # Source order, so that "the last requested output" is well defined.
+    return tuple(n for n in spec.outputs if n in wanted), True
+
+
+def _require(spec: ScriptSpec, have: Mapping[str, Any], how: str) -> None:
+    for p in spec.params.values():
+        if p.required and p.name not in have:
+            raise ValueError(
+                f"Parameter {p.name!r} of {spec.where(p.line)} is required (it has no default). "
+                f"Give it a value: {how.format(name=p.name)}."
+            )
+
+
+def plan_run(
+    spec: ScriptSpec,
+    params: Mapping[str, Any] | None,
+    *,
+    outputs: Iterable[str] | str | None = None,
+    stop_after_outputs: bool = False,
+) -> Plan:
+    """The one-point plan of :func:`run`."""
+    params = dict(params or {})
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of parameter values; got {_described(params)}.")
+    _unknown(spec, params, "Parameter")
+    values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
+    _require(spec, values, "run(script, {{{name!r}: ...}})")
+    capture, explicit = _check_outputs(spec, outputs)
+    return Plan(spec, list(values), [Point(0, dict(values), values)], capture, explicit, stop_after_outputs)
+
+
+def _sweep_values(spec: ScriptSpec, name: str, raw: Any) -> list[ParamValue]:
+    if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
+        raise TypeError(
+            f"The values to sweep for {name!r} must be a list; got {_described(raw)}. "
+            f"Write {name!r}: [{raw!r}], or pass a single value with nominal={{{name!r}: {raw!r}}}."
+        )
+    checked = [check_value(spec, spec.params[name], v) for v in raw]
+    if not checked:
+        raise ValueError(f"The list of values to sweep for {name!r} is empty. Give at least one value.")
+    unique: dict[Any, ParamValue] = {}
+    for v in checked:
+        unique.setdefault(canonical_key({"v": v}), v)
+    return list(unique.values())
+
+
+def _with_nominal(values: list[ParamValue], nominal: ParamValue) -> list[ParamValue]:
+    """``values`` with the nominal value included: in order when the list is sorted numbers."""
+    if canonical_key({"v": nominal}) in {canonical_key({"v": v}) for v in values}:
+        return values
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in [*values, nominal])
+    if numbers and all(a <= b for a, b in itertools.pairwise(values)):  # type: ignore[operator]
+        pos = sum(1 for v in values if v < nominal)  # type: ignore[operator]
+        return [*values[:pos], nominal, *values[pos:]]
+    return [*values, nominal]
+
+
+def plan_sweep(
+    spec: ScriptSpec,
+    params: Mapping[str, Any],
+    *,
+    nominal: Mapping[str, Any] | None = None,
+    mode: str = "independent",
+    outputs: Iterable[str] | str | None = None,
+    stop_after_outputs: bool = False,
+) -> Plan:
+    """The plan of :func:`sensitivity`: checked values, nominal resolution, points in order."""
+    if mode not in ("independent", "grid"):
+        raise ValueError(f"mode must be 'independent' or 'grid'; got {mode!r}.")
+    if not isinstance(params, Mapping) or not params:
+        raise ValueError(
+            "sensitivity() needs a dict of parameters to sweep, e.g. {'threshold': [0.5, 0.8]}; "
+            f"got {_described(params)}."
+        )
+    nominal = dict(nominal or {})
+    _unknown(spec, params, "Swept parameter")
+    _unknown(spec, nominal, "Nominal parameter")
+    fixed = {n: check_value(spec, spec.params[n], v) for n, v in nominal.items()}
+    swept: dict[str, list[ParamValue]] = {}
+    centre: dict[str, ParamValue] = {}
+    for name, raw in params.items():
+        values = _sweep_values(spec, name, raw)
+        p = spec.params[name]
+        if name in fixed:
+            centre[name] = fixed[name]
+        elif p.has_literal_default:
+            centre[name] = p.default
+        elif mode == "independent":
+            why = "has no default" if p.required else f"has a default computed at run time ({p.default_source})"
+            raise ValueError(
+                f"Swept parameter {name!r} of {spec.where(p.line)} {why}, so an independent sweep has no "
+                f"nominal value to hold it at while the others vary. Give one: "
+                f"nominal={{{name!r}: {values[0]!r}}}, or use mode='grid'."
+            )
+        swept[name] = _with_nominal(values, centre[name]) if name in centre else values
+    _require(spec, {**swept, **fixed}, "nominal={{{name!r}: ...}}")
+    capture, explicit = _check_outputs(spec, outputs)
+    base = {n: v for n, v in fixed.items() if n not in swept}
+
+    combos: list[dict[str, ParamValue]]
+    if mode == "grid":
+        names = list(swept)
+        combos = [dict(zip(names, vs)) for vs in itertools.product(*swept.values())]
+    else:
+        combos = [{**centre, name: v} for name, values in swept.items() for v in values]
+    points: list[Point] = []
+    seen: set[Any] = set()
+    for key in combos:
+        ck = canonical_key(key)
+        if ck in seen:  # the nominal point of an independent sweep runs once
+            continue
+        seen.add(ck)
+        points.append(Point(len(points), key, {**base, **key}))
+    return Plan(
+        spec,
+        list(swept),
+        points,
+        capture,
+        explicit,
+        stop_after_outputs,
+        mode=mode,
+        nominal=centre if mode == "independent" else (centre or None),
+    )

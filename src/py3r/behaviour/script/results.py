@@ -1,0 +1,393 @@
+"""``ScriptResults``: what ``run`` and ``sensitivity`` return.
+
+Failures are data: an :class:`Failure` keeps the cause (exception type, message and traceback, exit
+code, signal, timeout) and the string in :attr:`ScriptResults.errors` is derived from it.
+pandas is imported only by :meth:`ScriptResults.to_dataframe`.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from .plan import canonical_key
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Failure", "Iteration", "Outputs", "ScriptResults"]
+
+FailureKind = Literal[
+    "exception",  # the script raised
+    "exit",  # it exited with a non-zero code
+    "signal",  # it died by a signal
+    "timeout",  # it ran past timeout=
+    "unpicklable",  # an output could not be pickled
+    "too_large",  # an output was larger than the limit
+    "missing_outputs",  # it ended before producing a requested output
+    "cancelled",  # Ctrl-C or Cancel stopped it, or it never started
+    "worker",  # the process running it was lost (engine or cluster fault)
+]
+Status = Literal["ok", "failed", "cancelled"]
+
+
+@dataclass
+class Failure:
+    """Why an iteration failed. ``str(failure)`` is the message kept in ``errors``."""
+
+    kind: FailureKind
+    #: One or more full sentences saying what happened.
+    message: str
+    exc_type: str | None = None
+    exc_message: str | None = None
+    #: The script's traceback (frames of the runner trimmed away).
+    traceback: str | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    #: The last lines the iteration wrote to stderr.
+    stderr_tail: str = ""
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.traceback:
+            text += "\n\n" + self.traceback.rstrip()
+        elif self.stderr_tail.strip() and self.kind in ("exit", "signal", "timeout", "worker"):
+            tail = "\n".join(self.stderr_tail.rstrip().splitlines()[-15:])
+            text += "\n\nLast lines of stderr:\n" + tail
+        return text
+
+
+@dataclass
+class Iteration:
+    """One iteration's record: parameters, outputs, status, logs and timing."""
+
+    index: int
+    #: The parameters results are keyed by.
+    params: dict[str, Any]
+    #: Every value injected into the script (``params`` plus nominal values of others).
+    values: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    status: Status = "ok"
+    failure: Failure | None = None
+    stdout: str = ""
+    stderr: str = ""
+    #: Seconds from start to the script's last output or end.
+    wall_time: float = 0.0
+    #: Served from a run store without running.
+    cached: bool = False
+    #: Extra facts an engine records (pid, worker address, working directory).
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when the iteration completed."""
+        return self.status == "ok"
+
+
+class Outputs(dict):  # type: ignore[type-arg]
+    """The outputs of one iteration: a dict whose missing keys explain themselves."""
+
+    def __init__(self, iteration: Iteration) -> None:
+        super().__init__(iteration.outputs)
+        self._iteration = iteration
+
+    def __missing__(self, name: str) -> Any:
+        it = self._iteration
+        if it.failure is not None:
+            raise KeyError(
+                f"Output {name!r} was not captured for {it.params}: the iteration failed. "
+                f"{it.failure.message}"
+            )
+        raise KeyError(
+            f"Output {name!r} was not captured for {it.params}. Captured outputs: "
+            f"{', '.join(self) or 'none'} (ask for it with outputs=[...], or check the script "
+            "reaches that Output call)."
+        )
+
+
+def is_scalar(value: Any) -> bool:
+    """A value that fits a table cell: bool, int, float, complex, str, None or a numpy scalar."""
+    if value is None or isinstance(value, (bool, int, float, complex, str)):
+        return True
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.generic)
+
+
+class ScriptResults:
+    """Container for results returned by :func:`run` and :func:`sensitivity`.
+
+    Keyed by parameter combination; holds captured ``Output`` values per iteration, in plan
+    order. Access individual outputs by passing a parameter dict; flatten scalar outputs across
+    iterations with :meth:`to_dataframe`.
+
+    Parameters
+    ----------
+    param_names : list of str
+        Names of the parameters iterations are keyed by (the swept ones).
+    output_names : list of str
+        Names of the captured outputs, in source order.
+
+    Attributes
+    ----------
+    errors : list of (dict, str)
+        Failed iterations as ``(param_dict, error_message)`` pairs.
+    iterations : list of Iteration
+        Every iteration in plan order, with status, outputs, logs and wall time.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import sensitivity
+    >>> sr = sensitivity("examples/open_field/pipeline.py", {"threshold": [1.0, 4.0]}, progress=False)
+    >>> round(sr[{"threshold": 4.0}]["fraction_moving"], 2) < round(sr[{"threshold": 1.0}]["fraction_moving"], 2)
+    True
+    >>> list(sr.to_dataframe().columns[:2])
+    ['threshold', 'fraction_moving']
+    """
+
+    def __init__(self, param_names: list[str], output_names: list[str]) -> None:
+        self.param_names: list[str] = list(param_names)
+        self.output_names: list[str] = list(output_names)
+        self.script: str | None = None
+        self.mode: str | None = None
+        #: Nominal values of the swept parameters (independent sweeps).
+        self.nominal: dict[str, Any] | None = None
+        #: True when the call was interrupted (Ctrl-C or Cancel) before every iteration ran.
+        self.interrupted: bool = False
+        self._iterations: list[Iteration] = []
+        self._by_key: dict[Any, Iteration] = {}
+        self._normalise: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+
+    # Building ------------------------------------------------------------------------------
+    def _add(self, iteration: Iteration) -> None:
+        self._iterations.append(iteration)
+        self._by_key[canonical_key(iteration.params)] = iteration
+
+    def _sort(self) -> None:
+        self._iterations.sort(key=lambda it: it.index)
+
+    # Access --------------------------------------------------------------------------------
+    @property
+    def iterations(self) -> list[Iteration]:
+        """Every iteration, in plan order (not completion order)."""
+        return list(self._iterations)
+
+    def __len__(self) -> int:
+        return len(self._iterations)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Iterate over the parameter dicts, in plan order."""
+        return (dict(it.params) for it in self._iterations)
+
+    def keys(self) -> list[dict[str, Any]]:
+        """The parameter dicts of all iterations, in plan order."""
+        return list(self)
+
+    def __contains__(self, params: object) -> bool:
+        if not isinstance(params, Mapping):
+            return False
+        try:
+            self._find(params)
+        except KeyError:
+            return False
+        return True
+
+    def _find(self, params: Mapping[str, Any]) -> Iteration:
+        query = dict(params)
+        if self._normalise is not None:
+            try:
+                query = self._normalise(query)
+            except (TypeError, ValueError) as exc:
+                raise KeyError(str(exc)) from None
+        hit = self._by_key.get(canonical_key(query))
+        if hit is not None:
+            return hit
+        unknown = set(query) - set(self.param_names)
+        if unknown:
+            raise KeyError(
+                f"{sorted(unknown)} are not among the parameters these results are keyed by: "
+                f"{self.param_names}."
+            )
+        # A partial dict selects the one iteration it matches.
+        wanted = canonical_key(query)
+        matches = [it for it in self._iterations if set(wanted) <= set(canonical_key(it.params))]
+        if len(matches) == 1:
+            return matches[0]
+        shown = ", ".join(str(it.params) for it in self._iterations[:6])
+        more = "" if len(self._iterations) <= 6 else f" and {len(self._iterations) - 6} more"
+        if len(matches) > 1:
+            raise KeyError(
+                f"{query} matches {len(matches)} iterations; give every swept parameter "
+                f"({', '.join(self.param_names)}). Iterations: {shown}{more}."
+            )
+        raise KeyError(f"No iteration has parameters {query}. Iterations: {shown or 'none'}{more}.")
+
+    def __getitem__(self, params: Mapping[str, Any]) -> Outputs:
+        """The outputs of the iteration with these parameter values.
+
+        ``sr[{"window": 5}]["summary"]``. A failed iteration's outputs say why they are missing.
+        """
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"Index results with a dict of parameter values, e.g. sr[{{'{(self.param_names or ['x'])[0]}'"
+                f": ...}}]; got {params!r}."
+            )
+        return Outputs(self._find(params))
+
+    def iteration(self, params: Mapping[str, Any]) -> Iteration:
+        """The full record (status, logs, wall time) of the iteration with these parameters."""
+        return self._find(params)
+
+    @property
+    def errors(self) -> list[tuple[dict[str, Any], str]]:
+        """Failed iterations as a list of ``(param_dict, error_message)`` pairs."""
+        return [(dict(it.params), str(it.failure)) for it in self._iterations if it.failure is not None]
+
+    @property
+    def failures(self) -> list[Iteration]:
+        """The iterations that failed or were cancelled, with their :class:`Failure`."""
+        return [it for it in self._iterations if it.failure is not None]
+
+    # Tables --------------------------------------------------------------------------------
+    def scalar_outputs(self) -> list[str]:
+        """Outputs whose every captured value is a scalar, in source order."""
+        names = []
+        for name in self.output_names:
+            vals = [it.outputs[name] for it in self._iterations if name in it.outputs]
+            if vals and all(is_scalar(v) for v in vals):
+                names.append(name)
+        return names
+
+    def to_dataframe(self, outputs: list[str] | None = None, *, include_failed: bool = False) -> pd.DataFrame:
+        """Flatten scalar outputs into a DataFrame (one row per iteration).
+
+        Each row holds the parameter values of an iteration plus one column per scalar output.
+        Outputs that are not scalars (DataFrames, arrays) are left out: reach them by indexing.
+
+        Parameters
+        ----------
+        outputs : list of str, optional
+            Output columns to include. Naming an output that is not a scalar in every iteration
+            raises ``TypeError``. By default every output that is always scalar is included.
+        include_failed : bool, default False
+            Also give failed and cancelled iterations a row, with ``status`` and ``error`` columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per completed iteration, in plan order; columns are parameter names followed
+            by output names.
+
+        Raises
+        ------
+        TypeError
+            If a named output is not a scalar, or an output is scalar in some iterations and not
+            in others.
+        """
+        import pandas as pd
+
+        if outputs is None:
+            names = self.scalar_outputs()
+            for name in self.output_names:
+                vals = [it.outputs[name] for it in self._iterations if name in it.outputs]
+                if name not in names and any(is_scalar(v) for v in vals):
+                    raise TypeError(
+                        f"Output {name!r} is a scalar in some iterations and not in others, so it "
+                        "cannot be a column. Name the columns you want with outputs=[...]."
+                    )
+        else:
+            names = list(outputs)
+            for name in names:
+                if name not in self.output_names:
+                    raise KeyError(f"{name!r} is not an output here; outputs: {self.output_names}.")
+                bad = [it.outputs[name] for it in self._iterations if name in it.outputs]
+                bad = [v for v in bad if not is_scalar(v)]
+                if bad:
+                    raise TypeError(
+                        f"Output {name!r} is not a scalar (got a {type(bad[0]).__name__}), so it "
+                        "cannot be a table column. Access it directly: sr[params][name]."
+                    )
+        rows = []
+        for it in self._iterations:
+            if not it.ok and not include_failed:
+                continue
+            row: dict[str, Any] = dict(it.params)
+            for name in names:
+                row[name] = it.outputs.get(name)
+            if include_failed:
+                row["status"] = it.status
+                row["error"] = it.failure.message if it.failure else None
+            rows.append(row)
+        columns = [*self.param_names, *names] + (["status", "error"] if include_failed else [])
+        return pd.DataFrame(rows, columns=columns)
+
+    # Plots -----------------------------------------------------------------------------------
+    def plot(self, outputs: list[str] | None = None, *, kind: str = "auto", **kwargs: Any) -> Any:
+        """Plot scalar outputs against the swept parameters (needs matplotlib).
+
+        See :func:`py3r.behaviour.script.plotting.plot_results` for the options.
+        """
+        from .plotting import plot_results
+
+        return plot_results(self, outputs, kind=kind, **kwargs)
+
+    # Reprs ---------------------------------------------------------------------------------
+    def _counts(self) -> tuple[int, int, int]:
+        ok = sum(it.ok for it in self._iterations)
+        cancelled = sum(it.status == "cancelled" for it in self._iterations)
+        return ok, len(self._iterations) - ok - cancelled, cancelled
+
+    def __repr__(self) -> str:
+        ok, failed, cancelled = self._counts()
+        extra = f", {cancelled} cancelled" if cancelled else ""
+        script = f" of {self.script}" if self.script else ""
+        return (
+            f"<ScriptResults{script}: {len(self)} iterations ({ok} ok, {failed} failed{extra}); "
+            f"params={self.param_names}; outputs={self.output_names}>"
+        )
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        ok, failed, cancelled = self._counts()
+        scalars = self.scalar_outputs()
+        head = "".join(f"<th>{esc(n)}</th>" for n in [*self.param_names, *scalars])
+        body = []
+        for it in self._iterations[:200]:
+            cells = [esc(repr(it.params.get(n))) for n in self.param_names]
+            cells += [_fmt(it.outputs[n]) if n in it.outputs else "" for n in scalars]
+            status = it.status + (" (cached)" if it.cached else "")
+            title = esc(it.failure.message) if it.failure else ""
+            style = "" if it.ok else " style='color:#b00'"
+            body.append(
+                "<tr>" + "".join(f"<td>{c}</td>" for c in cells)
+                + f"<td{style} title='{title}'>{esc(status)}</td><td>{it.wall_time:.2f}</td></tr>"
+            )
+        more = "" if len(self) <= 200 else f"<p>… {len(self) - 200} more iterations</p>"
+        others = [n for n in self.output_names if n not in scalars]
+        note = (
+            f"<p>Other outputs (index to reach them): {', '.join(f'<code>{esc(n)}</code>' for n in others)}</p>"
+            if others
+            else ""
+        )
+        errs = "".join(
+            f"<li><code>{esc(str(it.params))}</code>: {esc(it.failure.message)}</li>"
+            for it in self.failures[:20]
+            if it.failure is not None
+        )
+        return (
+            f"<div class='py3r-results'><p><b>ScriptResults</b>"
+            f"{' of <code>' + esc(self.script) + '</code>' if self.script else ''}: {len(self)} iterations, "
+            f"{ok} ok, {failed} failed{f', {cancelled} cancelled' if cancelled else ''}</p>"
+            f"<table><thead><tr>{head}<th>status</th><th>seconds</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>{more}{note}"
+            + (f"<details><summary>Failures</summary><ul>{errs}</ul></details>" if errs else "")
+            + "</div>"
+        )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return html.escape(repr(value))

@@ -1,0 +1,252 @@
+"""``inspect``, ``run`` and ``sensitivity``: thin orchestration over discovery, plan and execute.
+
+``run`` is a sweep of one point: both build a :class:`~py3r.behaviour.script.plan.Plan` from the one
+:class:`~py3r.behaviour.script.discovery.ScriptSpec` and hand it to the same executor.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+from ._types import ScriptPath
+from .discovery import ScriptSpec, read_script
+from .engine import Engine, EngineName, get_engine
+from .exceptions import IterationFailedWarning
+from .execute import CancelToken, execute
+from .plan import Plan, plan_run, plan_sweep
+from .results import ScriptResults
+
+__all__ = ["inspect", "run", "sensitivity"]
+
+
+def inspect(script_path: str | Path) -> None:
+    """Print a summary of the ``Param`` and ``Output`` calls in a script.
+
+    Useful for quickly checking what parameters a script exposes, which have defaults, and what
+    outputs it produces, without running it. For the same information as an object, use
+    :func:`read_script`.
+
+    Parameters
+    ----------
+    script_path : str or Path
+        Path to a Python script containing ``Param`` and/or ``Output`` calls.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import inspect
+    >>> inspect("tests/scripts/reference_pipeline.py")  # doctest: +NORMALIZE_WHITESPACE
+    Script: tests/scripts/reference_pipeline.py
+    <BLANKLINE>
+    Parameters:
+      data_path            default='/my/data'  type=str
+      smooth_window        default=5           type=int
+      threshold            required
+    <BLANKLINE>
+    Outputs:
+      tracking
+      summary
+    """
+    print(read_script(script_path).reference_text())
+
+
+def _workers(workers: int) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers == 0 or workers < -1:
+        raise ValueError(f"workers must be a positive int or -1 (all cores); got {workers!r}.")
+    return os.cpu_count() or 1 if workers == -1 else workers
+
+
+def _timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds or None; got {timeout!r}.")
+    return float(timeout)
+
+
+def _warn_failures(results: ScriptResults, plan: Plan) -> None:
+    failed = [it for it in results.iterations if it.status == "failed"]
+    if not failed:
+        return
+    if len(plan.points) == 1:
+        message = f"Running {plan.spec.display_path} failed: {failed[0].failure}"
+    else:
+        message = (
+            f"{len(failed)} of {len(plan.points)} iterations of {plan.spec.display_path} failed; "
+            f"the first: {failed[0].params}: {failed[0].failure.message if failed[0].failure else ''} "
+            "See .errors for every cause."
+        )
+    warnings.warn(message, IterationFailedWarning, stacklevel=3)
+
+
+def run(
+    script_path: ScriptPath,
+    params: dict[str, Any] | None = None,
+    *,
+    outputs: list[str] | None = None,
+    stop_after_outputs: bool = False,
+    timeout: float | None = None,
+    engine: EngineName | Engine = "auto",
+    cancel: CancelToken | None = None,
+) -> ScriptResults:
+    """Run a parameterised script exactly once, in a fresh process, with the given parameter values.
+
+    Unspecified parameters use their script default. Parameters with no default must be provided.
+    Values are checked against each parameter's type before anything runs. If the script fails,
+    the failure is recorded in ``errors`` and an :class:`IterationFailedWarning` is emitted.
+
+    Parameters
+    ----------
+    script_path : str or Path
+        Path to a Python script containing ``Param`` and/or ``Output`` calls.
+    params : dict, optional
+        Parameter values to inject, keyed by name. Unspecified params use their script default.
+    outputs : list of str, optional
+        Names of ``Output`` values to capture. Defaults to all outputs. Naming an output makes it
+        required: an iteration that ends without producing it fails.
+    stop_after_outputs : bool, default False
+        If True, the process stops inside the ``Output`` call that completes the requested outputs:
+        no statement after it runs.
+    timeout : float, optional
+        Seconds after which the script is stopped and the run recorded as timed out.
+    engine : {"auto", "fork", "subprocess"} or Engine, default "auto"
+        How the fresh process is made: "fork" (a warm worker that has already imported the script's
+        imports; the default on Linux and macOS) or "subprocess" (a new interpreter).
+    cancel : CancelToken, optional
+        Lets another thread stop the run.
+
+    Returns
+    -------
+    ScriptResults
+        Single-entry results container. Access outputs via ``sr[params]["output_name"]``.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import run
+    >>> sr = run("tests/scripts/reference_pipeline.py", {"data_path": "/data/session1", "threshold": 0.8})
+    >>> summary = sr[{"data_path": "/data/session1", "threshold": 0.8}]["summary"]
+    >>> summary["threshold"]
+    0.8
+
+    Capture only an early output and stop the process before downstream stages run:
+
+    >>> sr = run("examples/open_field/pipeline.py", {"threshold": 0.8}, outputs=["tracking"],
+    ...          stop_after_outputs=True)
+    >>> list(sr[{"threshold": 0.8}])
+    ['tracking']
+    """
+    spec = read_script(script_path)
+    plan = plan_run(spec, params, outputs=outputs, stop_after_outputs=stop_after_outputs)
+    results = execute(plan, get_engine(engine), timeout=_timeout(timeout), cancel=cancel)
+    _warn_failures(results, plan)
+    return results
+
+
+def sensitivity(
+    script_path: ScriptPath,
+    params: dict[str, list[Any]],
+    *,
+    nominal: dict[str, Any] | None = None,
+    outputs: list[str] | None = None,
+    stop_after_outputs: bool = False,
+    mode: Literal["independent", "grid"] = "independent",
+    workers: int = 1,
+    timeout: float | None = None,
+    executor: Any = None,
+    progress: bool = True,
+    engine: EngineName | Engine = "auto",
+    cancel: CancelToken | None = None,
+) -> ScriptResults:
+    """Run a parameterised script repeatedly, sweeping flagged ``Param`` values.
+
+    Each iteration runs in a fresh process. ``Output`` values are collected and returned in a
+    :class:`ScriptResults` container. Failed iterations are recorded but do not stop the run.
+
+    For each swept parameter, its script default is automatically included in the sweep
+    (deduplicated silently) and used as the nominal value for independent-mode sweeps. Use
+    ``nominal`` to override this.
+
+    Parameters
+    ----------
+    script_path : str or Path
+        Path to a Python script containing ``Param`` and ``Output`` calls.
+    params : dict of str to list
+        Mapping of parameter name to list of values to sweep.
+    nominal : dict, optional
+        Nominal (baseline) values. Overrides script defaults. Required for any swept parameter that
+        has no script default (independent mode), and for any required parameter not swept.
+    outputs : list of str, optional
+        Names of ``Output`` values to capture. Defaults to all outputs.
+    stop_after_outputs : bool, default False
+        If True, each process is stopped after the last requested output is captured.
+    mode : {"independent", "grid"}, default "independent"
+        "independent" varies one parameter at a time, holding the others at their nominal value;
+        "grid" tests every combination.
+    workers : int, default 1
+        Iterations run at once on this machine (-1: one per core). Results do not depend on it.
+    timeout : float, optional
+        Seconds after which an iteration is stopped and recorded as timed out.
+    executor : dask.distributed.Client or concurrent.futures.Executor, optional
+        Run the iterations there instead of locally (each still in a fresh process).
+    progress : bool, default True
+        Show a progress bar (tqdm.auto: a widget in notebooks, text in terminals).
+    engine : {"auto", "fork", "subprocess"} or Engine, default "auto"
+        How fresh processes are made locally; see :func:`run`.
+    cancel : CancelToken, optional
+        Lets another thread stop the sweep; finished iterations are kept.
+
+    Returns
+    -------
+    ScriptResults
+        Results keyed by parameter combination. Access individual outputs via
+        ``sr[{"param": value}]["output_name"]``, or flatten scalar outputs with
+        ``sr.to_dataframe()``.
+
+    Examples
+    --------
+    Independent sweep (default mode): one parameter varies at a time.
+
+    >>> from py3r.behaviour.script import sensitivity
+    >>> sr = sensitivity("examples/open_field/pipeline.py",
+    ...                  {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]}, progress=False)
+    >>> len(sr)  # 3 + 3 points (the default 2.0 is added to threshold), nominal point once
+    5
+    >>> df = sr.to_dataframe()
+
+    Grid sweep: every combination of parameter values.
+
+    >>> sr = sensitivity("examples/open_field/pipeline.py",
+    ...                  {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]}, mode="grid", progress=False)
+    >>> len(sr)
+    9
+    """
+    spec = read_script(script_path)
+    plan = plan_sweep(
+        spec, params, nominal=nominal, mode=mode, outputs=outputs, stop_after_outputs=stop_after_outputs
+    )
+    n_workers = _workers(workers)
+    if executor is not None:
+        from .distributed import execute_on
+
+        results = execute_on(
+            plan, executor, timeout=_timeout(timeout), progress=progress, cancel=cancel
+        )
+    else:
+        results = execute(
+            plan,
+            get_engine(engine),
+            workers=n_workers,
+            timeout=_timeout(timeout),
+            progress=progress,
+            cancel=cancel,
+        )
+    _warn_failures(results, plan)
+    return results
+
+
+def spec_of(script: ScriptPath | ScriptSpec) -> ScriptSpec:
+    """A spec from a path or a spec (front ends accept either)."""
+    return script if isinstance(script, ScriptSpec) else read_script(script)
+

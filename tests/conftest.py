@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite, and the check that no test leaves a process behind."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from helpers import EXAMPLE, ROOT, SCRIPTS, leftover_processes
+
+from py3r.behaviour.script.engine import POOL
+
+ENGINES = ["fork", "subprocess"]
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes():
+    """After every test, nothing the test started may still run: only idle warm workers may stay."""
+    yield
+    deadline = time.monotonic() + 5.0  # SIGKILLed processes vanish asynchronously
+    while True:
+        left = leftover_processes(set(), set(POOL.pids()))
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if left:
+        for pid in left:  # do not let one test's leak fail the next ones
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+    assert not left, (
+        "Processes left alive after the test (pid: (ppid, command)): "
+        f"{left}. If a long-lived fixture owns one, register it with helpers.allow_process_tree(pid)."
+    )
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    """Run a test once per engine."""
+    return request.param
+
+
+@pytest.fixture
+def scripts():
+    return SCRIPTS
+
+
+@pytest.fixture
+def example():
+    return EXAMPLE
+
+
+@pytest.fixture
+def root():
+    return ROOT
+
+
+@pytest.fixture
+def in_root(monkeypatch):
+    """Run from the repository root (the reference examples use paths relative to it)."""
+    monkeypatch.chdir(ROOT)
+    return ROOT
