@@ -73,7 +73,11 @@ def test_nan_is_a_float(spec):
         ("window", float("nan"), r"is an int; got the float nan"),
         ("flag", "False", r"Parameter 'flag' .* is a bool; got the string 'False'\. Pass True or False"),
         ("flag", 1, r"is a bool; got the int 1"),
-        ("threshold", "high", r"Parameter 'threshold' .*line 3 is a float; got the string 'high'\. .*threshold=0\.8"),
+        (
+            "threshold",
+            "high",
+            r"Parameter 'threshold' .*line 3 is a float; got the string 'high'\. .*threshold=0\.8",
+        ),
         ("threshold", True, r"is a float; got the bool True"),
         ("label", 3, r"is a str; got the int 3"),
         ("window", [1, 2], r"takes a single int; got the list \[1, 2\], which is not a scalar"),
@@ -100,9 +104,13 @@ def test_run_plan(spec):
 
 
 def test_run_plan_errors(spec):
-    with pytest.raises(ValueError, match=r"Parameter 'req' of .*line 7 is required.*run\(script, \{'req': \.\.\.\}\)"):
+    with pytest.raises(
+        ValueError, match=r"Parameter 'req' of .*line 7 is required.*run\(script, \{'req': \.\.\.\}\)"
+    ):
         plan_run(spec, {})
-    with pytest.raises(ValueError, match=r"Parameter 'windwo' is not a parameter of .*Did you mean 'window'\?"):
+    with pytest.raises(
+        ValueError, match=r"Parameter 'windwo' is not a parameter of .*Did you mean 'window'\?"
+    ):
         plan_run(spec, {"windwo": 3, "req": 1})
     with pytest.raises(ValueError, match=r"'summry' is not an output of .*Did you mean 'summary'\?"):
         plan_run(spec, {"req": 1}, outputs=["summry"])

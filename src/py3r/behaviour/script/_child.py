@@ -8,7 +8,9 @@ the moment it is produced. Light imports only: this is the hot path of every ite
 
 from __future__ import annotations
 
+import _thread
 import atexit
+import contextlib
 import faulthandler
 import linecache
 import os
@@ -63,7 +65,8 @@ def _watch_owner(life_fd: int) -> None:
         finally:
             os._exit(137)
 
-    threading.Thread(target=watch, name="py3r-owner-watch", daemon=True).start()
+    # A bare thread: starting it does not wait for a handshake, and shutdown does not join it.
+    _thread.start_new_thread(watch, ())
 
 
 class _Hook:
@@ -75,7 +78,8 @@ class _Hook:
         self.script_dir = script_dir
         self.delivered: set[str] = set()
         self.wanted = set(task.capture) if task.capture is not None else None
-        self._by_value: set[str] = set()
+        # Modules loaded before the script started are ours or preloaded, never the script's own.
+        self._by_value: set[str] = set(sys.modules)
 
     def param(self, name: str, default: Any) -> Any:
         if name in self.task.values:
@@ -87,15 +91,14 @@ class _Hook:
     def _register_local_modules(self, cloudpickle: Any) -> None:
         """Pickle classes of modules beside the script by value: the owner may not import them."""
         prefix = self.script_dir + os.sep
-        for name, module in list(sys.modules.items()):
-            if name in self._by_value or name == "__main__":
+        for name in sys.modules.keys() - self._by_value:
+            module = sys.modules.get(name)
+            if name == "__main__" or module is None:
                 continue
-            file = getattr(module, "__file__", None) or ""
+            file = vars(module).get("__file__") or ""
             if file.startswith(prefix) and "site-packages" not in file:
-                try:
+                with contextlib.suppress(ValueError, TypeError):
                     cloudpickle.register_pickle_by_value(module)
-                except (ValueError, TypeError):
-                    pass
             self._by_value.add(name)
 
     def output(self, name: str, value: Any) -> None:
@@ -158,8 +161,12 @@ def run_task(task: Task, result_fd: int, life_fd: int) -> NoReturn:
         for var in _THREAD_VARS:
             env.setdefault(var, str(task.threads))
         _limit_loaded_threadpools(task.threads)
-    os.environ.clear()
-    os.environ.update(env)
+    # Apply the owner's environment as a difference: most of it is already in place.
+    for key in os.environ.keys() - env.keys():
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
     script_path = task.script_path
     script_dir = str(Path(script_path).parent)
     os.chdir(task.cwd)
@@ -194,10 +201,8 @@ def run_task(task: Task, result_fd: int, life_fd: int) -> NoReturn:
             _finish(exit_code)
     except BaseException as exc:
         text = _script_traceback(exc)
-        try:
+        with contextlib.suppress(Exception):  # a broken stderr must not hide the error frame
             print(text, file=sys.stderr, end="")
-        except Exception:
-            pass
         hook.send(
             "error",
             {

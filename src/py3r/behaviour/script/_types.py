@@ -9,10 +9,10 @@ from os import PathLike
 from typing import Final, Union
 
 #: A value a parameter may take: the scalars a script can declare as a literal default.
-ParamValue = Union[bool, int, float, str, None]
+ParamValue = Union[bool, int, float, str, None]  # noqa: UP007 (runtime alias, valid on 3.10)
 
 #: Anything accepted where a script path is expected.
-ScriptPath = Union[str, "PathLike[str]"]
+ScriptPath = Union[str, PathLike]  # noqa: UP007 (a runtime alias: kept valid on Python 3.10)
 
 
 class _Sentinel:

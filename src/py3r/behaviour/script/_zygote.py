@@ -66,29 +66,37 @@ def _recv_request(ctrl: socket.socket) -> list[int] | None:
     return fds
 
 
-def _child(ctrl: socket.socket, life_r: int, life_w: int, fds: list[int], sel_fds: list[int]) -> None:
-    result_fd, out_fd, err_fd, task_fd = fds
+def _spare(inherited: list[int], life_r: int, sock: socket.socket) -> None:
+    """A pre-forked child: set up, then wait for an iteration's descriptors and run it.
+
+    Forking and setting up ahead of time takes both off the critical path of the next iteration.
+    """
     try:
         os.setsid()
         _set_pdeathsig()
+        _set_name(SPARE_NAME)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.set_wakeup_fd(-1)
-        ctrl.close()
-        os.close(life_w)
-        for fd in sel_fds:
+        for fd in inherited:
             with contextlib.suppress(OSError):
                 os.close(fd)
+        import pickle
+
+        from ._child import run_task
+
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 1, 4)
+        if not msg:  # the worker is shutting down
+            os._exit(0)
+        sock.close()
+        _set_name(_name)
+        result_fd, out_fd, err_fd, task_fd = fds
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         for fd in (devnull, out_fd, err_fd):
             os.close(fd)
-        import pickle
-
-        from ._child import run_task
-
         with os.fdopen(task_fd, "rb") as f:
             task = pickle.load(f)
         run_task(task, result_fd, life_r)
@@ -113,12 +121,22 @@ def _load_prctl() -> Any:
 
 
 _prctl = None
+_name = b"python3"
 
 
 def _set_pdeathsig() -> None:
     """Die with the worker if it is killed outright."""
     if _prctl is not None:
         _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+#: The name ``ps``/``top`` show for a spare, so that an idle spare is told from a running script.
+SPARE_NAME = b"py3r-spare"
+
+
+def _set_name(name: bytes) -> None:
+    if _prctl is not None:
+        _prctl(15, name)  # PR_SET_NAME
 
 
 def serve(ctrl: socket.socket, idle: float) -> None:
@@ -137,8 +155,21 @@ def serve(ctrl: socket.socket, idle: float) -> None:
     last_work = time.monotonic()
     gc.freeze()  # keep the imported heap shared between children (fewer copy-on-write faults)
 
+    def make_spare() -> tuple[int, socket.socket]:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            inherited = [ctrl.fileno(), life_w, wake_r, wake_w, sel.fileno(), *children.values(), *pending]
+            _spare(inherited, life_r, theirs)
+        theirs.close()
+        return pid, ours
+
+    spare: tuple[int, socket.socket] | None = make_spare()
+
     def reap() -> None:
-        while children:
+        nonlocal spare
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -147,6 +178,9 @@ def serve(ctrl: socket.socket, idle: float) -> None:
                 return
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # whatever the script started goes with it
+            if spare is not None and pid == spare[0]:
+                spare[1].close()
+                spare = None
             fd = children.pop(pid, None)
             if fd is not None:
                 # The child is gone, so the pipe's write side is ours alone: never block on it.
@@ -193,15 +227,30 @@ def serve(ctrl: socket.socket, idle: float) -> None:
                     if fds is None:
                         return
                     last_work = time.monotonic()
-                    result_fd = fds[0]
-                    pid = os.fork()
-                    if pid == 0:
-                        _child(ctrl, life_r, life_w, fds, [wake_r, wake_w, *children.values(), *pending])
-                    children[pid] = result_fd
+                    for attempt in range(2):
+                        if spare is None:
+                            spare = make_spare()
+                        pid, sock = spare
+                        spare = None
+                        try:
+                            socket.send_fds(sock, [b"R"], fds)
+                        except OSError:
+                            if attempt:
+                                raise
+                            continue  # that spare had died: fork another
+                        finally:
+                            sock.close()
+                        break
+                    children[pid] = fds[0]  # kept to write the exit frame once the child is reaped
                     for fd in fds[1:]:
                         os.close(fd)
             reap()
+            if spare is None:
+                spare = make_spare()
+            reap()
     finally:
+        if spare is not None:
+            spare[1].close()  # it sees end-of-file and exits
         for pid in list(children):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
@@ -217,8 +266,10 @@ def main(argv: list[str]) -> None:
     imported, failed, threaded = preload([(m, list(n)) for m, n in modules])
     import cloudpickle  # noqa: F401  (every child pickles its outputs with it)
 
-    global _prctl
+    global _prctl, _name
     _prctl = _load_prctl()
+    with contextlib.suppress(OSError), open("/proc/self/comm", "rb") as f:
+        _name = f.read().strip()
 
     from . import _child  # noqa: F401
 

@@ -340,18 +340,18 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
         if not name_nodes:
             raise ValueError(
                 f"{kind}() call in {where} has no name=. Give it one, e.g. "
-                f"{kind}({'5' if kind == 'Param' else 'value'}, name=\"window\")."
+                f'{kind}({"5" if kind == "Param" else "value"}, name="window").'
             )
         ok, name = _literal(name_nodes[0])
         if not ok or not isinstance(name, str):
             raise ValueError(
                 f"{kind}() call in {where} has a name= that is not a string literal "
-                f"({ast.unparse(name_nodes[0])}). Write the name out, e.g. name=\"window\"."
+                f'({ast.unparse(name_nodes[0])}). Write the name out, e.g. name="window".'
             )
         if not name.isidentifier():
             raise ValueError(
                 f"{kind}() call in {where} has the name {name!r}, which is not a Python identifier. "
-                "Use letters, digits and underscores, e.g. name=\"smooth_window\"."
+                'Use letters, digits and underscores, e.g. name="smooth_window".'
             )
         if kind == "Param":
             if name in params:
@@ -416,4 +416,3 @@ def _param_spec(name: str, call: ast.Call, display: str) -> ParamSpec:
             )
         return ParamSpec(name, COMPUTED, "computed", call.lineno, call.col_offset, text)
     return ParamSpec(name, value, _type_of(value), call.lineno, call.col_offset, text)
-

@@ -175,9 +175,7 @@ def failure_of(run: _Run, plan: Plan, timeout: float | None, code: int | None, s
                 stderr_tail=stderr,
             )
         if code > 0:
-            return Failure(
-                "exit", f"The script exited with code {code}.", exit_code=code, stderr_tail=stderr
-            )
+            return Failure("exit", f"The script exited with code {code}.", exit_code=code, stderr_tail=stderr)
     missing = [n for n in plan.capture if n not in run.outputs] if plan.explicit_outputs else []
     if missing:
         return Failure(
@@ -347,7 +345,12 @@ def execute(
                     read(key.data)
             now = time.monotonic()
             for run in list(running.values()):
-                if run.deadline is not None and now >= run.deadline and not run.terminal and not run.timed_out:
+                if (
+                    run.deadline is not None
+                    and now >= run.deadline
+                    and not run.terminal
+                    and not run.timed_out
+                ):
                     run.timed_out = True
                     run.t_end = now
                     run.job.killpg(signal.SIGTERM)

@@ -269,7 +269,9 @@ def plan_sweep(
         elif p.has_literal_default:
             centre[name] = p.default
         elif mode == "independent":
-            why = "has no default" if p.required else f"has a default computed at run time ({p.default_source})"
+            why = (
+                "has no default" if p.required else f"has a default computed at run time ({p.default_source})"
+            )
             raise ValueError(
                 f"Swept parameter {name!r} of {spec.where(p.line)} {why}, so an independent sweep has no "
                 f"nominal value to hold it at while the others vary. Give one: "

@@ -230,9 +230,7 @@ def sensitivity(
     if executor is not None:
         from .distributed import execute_on
 
-        results = execute_on(
-            plan, executor, timeout=_timeout(timeout), progress=progress, cancel=cancel
-        )
+        results = execute_on(plan, executor, timeout=_timeout(timeout), progress=progress, cancel=cancel)
     else:
         results = execute(
             plan,
@@ -249,4 +247,3 @@ def sensitivity(
 def spec_of(script: ScriptPath | ScriptSpec) -> ScriptSpec:
     """A spec from a path or a spec (front ends accept either)."""
     return script if isinstance(script, ScriptSpec) else read_script(script)
-

@@ -88,9 +88,8 @@ class Engine(ABC):
     @staticmethod
     def files(task: Task) -> tuple[IO[bytes], IO[bytes], IO[bytes]]:
         """Anonymous files for the task, stdout and stderr (never pipes: those deadlock)."""
-        task_file = tempfile.TemporaryFile()
+        task_file = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the job, closed by it)
         pickle.dump(task, task_file, protocol=pickle.HIGHEST_PROTOCOL)
         task_file.flush()
         task_file.seek(0)
         return task_file, tempfile.TemporaryFile(), tempfile.TemporaryFile()
-

@@ -44,11 +44,17 @@ class WarmWorker:
     def __init__(self, script_dir: str, modules: list[tuple[str, tuple[str, ...]]]) -> None:
         idle = float(os.environ.get("PY3R_SCRIPT_WORKER_IDLE", DEFAULT_IDLE))
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._log: IO[bytes] = tempfile.TemporaryFile()
+        self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "py3r.behaviour.script._zygote", str(theirs.fileno()), script_dir,
-                 str(idle)],
+                [
+                    sys.executable,
+                    "-m",
+                    "py3r.behaviour.script._zygote",
+                    str(theirs.fileno()),
+                    script_dir,
+                    str(idle),
+                ],
                 stdin=subprocess.PIPE,
                 stdout=self._log,
                 stderr=self._log,

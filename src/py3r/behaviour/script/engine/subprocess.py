@@ -38,8 +38,14 @@ class SubprocessEngine(Engine):
         life = life_read_fd()
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "py3r.behaviour.script._child", str(task_file.fileno()),
-                 str(write_fd), str(life)],
+                [
+                    sys.executable,
+                    "-m",
+                    "py3r.behaviour.script._child",
+                    str(task_file.fileno()),
+                    str(write_fd),
+                    str(life),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
