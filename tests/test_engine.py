@@ -130,6 +130,7 @@ sensitivity(
 
 def test_killing_the_owner_leaves_nothing_behind(engine, tmp_path):
     marker = tmp_path / "grandchild.pid"
+    before = set(session_processes())
     owner = subprocess.Popen(
         [
             sys.executable,
@@ -148,8 +149,8 @@ def test_killing_the_owner_leaves_nothing_behind(engine, tmp_path):
 
         wait_for(grandchild_started, timeout=60, what="the grandchild")
         grandchild = int(marker.read_text())
-        ours = set(session_processes())
-        assert grandchild in ours and owner.pid in ours
+        ours = set(session_processes()) - before
+        assert grandchild in ours and owner.pid in ours and len(ours) >= 3
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait()
         wait_for(

@@ -26,6 +26,12 @@ class SubprocessJob(Job):
     def poll(self) -> int | None:
         return self.proc.poll()
 
+    def close(self) -> None:
+        if self.proc.poll() is None:  # killed by the caller: collect it, never leave a zombie
+            self.killpg()
+            self.proc.wait(timeout=10)
+        super().close()
+
 
 class SubprocessEngine(Engine):
     """Start ``python -m py3r.behaviour.script._child`` for every iteration."""

@@ -1,0 +1,5 @@
+from py3r.behaviour.script import Param
+
+x = Param(3, name="x")
+
+y = Param(4, name="x")

@@ -1,0 +1,3 @@
+from py3r.behaviour.script import Param
+x = Param(3, name="x")
+y = (
