@@ -1,0 +1,174 @@
+"""The command line, through its entry point and as a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from helpers import EXAMPLE, ROOT, SCRIPTS
+
+from py3r.behaviour.script import read_script
+from py3r.behaviour.script.cli import UsageError, main, parse_value
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "py3r.behaviour.script", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_inspect_prints_the_reference_layout():
+    out = cli("inspect", "tests/scripts/reference_pipeline.py")
+    assert out.returncode == 0
+    assert out.stdout.splitlines()[:6] == [
+        "Script: tests/scripts/reference_pipeline.py",
+        "",
+        "Parameters:",
+        "  data_path            default='/my/data'  type=str",
+        "  smooth_window        default=5           type=int",
+        "  threshold            required",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "value"),
+    [
+        ("interpolate_gaps", "false", False),
+        ("interpolate_gaps", "Yes", True),
+        ("threshold", "3", 3.0),
+        ("threshold", "nan", float("nan")),
+        ("smooth_window", "-3", -3),
+        ("smoothing", "median", "median"),
+    ],
+)
+def test_values_are_parsed_by_declared_type(name, text, value):
+    got = parse_value(read_script(EXAMPLE), name, text)
+    assert got == value or (got != got and value != value)
+    assert type(got) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "pattern"),
+    [
+        (
+            "smooth_window",
+            "2.5",
+            r"Parameter 'smooth_window' of .*pipeline\.py, line \d+ is an int; '2\.5' is not a whole number",
+        ),
+        ("interpolate_gaps", "maybe", r"is a bool; 'maybe' is not true or false"),
+        ("threshold", "high", r"is a float; 'high' is not a number"),
+        ("thresold", "1", r"'thresold' is not a parameter of .*Its parameters are: seed, smooth_window"),
+    ],
+)
+def test_bad_values_are_usage_errors(name, text, pattern):
+    with pytest.raises(UsageError, match=pattern):
+        parse_value(read_script(EXAMPLE), name, text)
+
+
+def test_untyped_parameters_guess_scalars():
+    spec = read_script(SCRIPTS / "scalars.py")
+    assert [parse_value(spec, "opt", t) for t in ("none", "3", "2.5", "true", "text")] == [
+        None,
+        3,
+        2.5,
+        True,
+        "text",
+    ]
+
+
+def test_bad_value_exits_2_naming_the_parameter():
+    out = cli("run", EXAMPLE, "-p", "smooth_window=abc")
+    assert out.returncode == 2
+    assert "smooth_window" in out.stderr and "'abc' is not a whole number" in out.stderr
+    out = cli("sweep", EXAMPLE, "-p", "nope=1,2")
+    assert out.returncode == 2 and "'nope' is not a parameter" in out.stderr
+    out = cli("run", EXAMPLE, "-p", "novalue")
+    assert out.returncode == 2 and "-p takes name=value" in out.stderr
+    out = cli("inspect", "missing.py")
+    assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_run_prints_outputs():
+    out = cli("run", EXAMPLE, "-p", "threshold=4", "-p", "interpolate_gaps=false")
+    assert out.returncode == 0, out.stderr
+    assert "fraction_moving = 0." in out.stdout and "tracking = DataFrame" in out.stdout
+
+
+def test_run_failure_exits_1_with_the_cause():
+    out = cli("run", SCRIPTS / "raises.py")
+    assert out.returncode == 1
+    assert "The script raised ValueError: boom 42" in out.stderr and "Traceback" in out.stderr
+
+
+def test_sweep_prints_table_writes_csv_and_plot(tmp_path):
+    csv, png = tmp_path / "out.csv", tmp_path / "out.png"
+    out = cli(
+        "sweep",
+        EXAMPLE,
+        "-p",
+        "threshold=1,4",
+        "-p",
+        "smooth_window=3,9",
+        "--workers",
+        "2",
+        "--csv",
+        csv,
+        "--plot",
+        png,
+        "--no-progress",
+    )
+    assert out.returncode == 0, out.stderr
+    header = out.stdout.splitlines()[0].split()
+    assert header == ["smooth_window", "threshold", "fraction_moving", "time_in_centre_s", "distance_cm"]
+    assert "Not shown (not scalars): tracking" in out.stdout
+    table = pd.read_csv(csv)
+    assert len(table) == 5 and set(table["status"]) == {"ok"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sweep_grid_with_nominal_and_outputs():
+    code = main(
+        [
+            "sweep",
+            str(EXAMPLE),
+            "-p",
+            "smooth_window=3,9",
+            "--mode",
+            "grid",
+            "--nominal",
+            "threshold=4",
+            "--outputs",
+            "fraction_moving",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+
+
+def test_sweep_with_failures_exits_1_and_summarises(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text(
+        "from py3r.behaviour.script import Param, Output\nn = Param(0, name='n')\n"
+        "assert n != 2, 'two is bad'\nOutput(n, name='y')\n"
+    )
+    out = cli("sweep", script, "-p", "n=1,2,3", "--timeout", "60", "--no-progress")
+    assert out.returncode == 1
+    assert "1 of 4 iterations failed:" in out.stderr
+    assert "{'n': 2}: The script raised AssertionError: two is bad" in out.stderr
+
+
+def test_sweep_needs_values():
+    assert cli("sweep", EXAMPLE).returncode == 2
+
+
+def test_entry_point_is_installed():
+    exe = ROOT / ".venv" / "bin" / "py3r-script"
+    exe = exe if exe.exists() else "py3r-script"
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "inspect" in out.stdout and "sweep" in out.stdout
