@@ -154,7 +154,7 @@ def run_task(task: Task, result_fd: int, life_fd: int) -> NoReturn:
     os.set_inheritable(result_fd, False)
     os.set_inheritable(life_fd, False)
     _watch_owner(life_fd)
-    faulthandler.enable(file=sys.__stderr__, all_threads=False)
+    faulthandler.enable(file=2, all_threads=False)  # the stderr file: a crash shows the script's stack
     env = dict(task.env)
     env["MPLBACKEND"] = "Agg"  # a notebook's inline backend cannot work here
     if task.threads is not None:

@@ -149,7 +149,7 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
             hint = f"Pass a whole number; values are never rounded, e.g. {example}."
         raise TypeError(f"{where} is {_WANTED[kind]}; got {_described(value)}. {hint}")
     if kind == "float":
-        return float(value)
+        return float(value)  # type: ignore[arg-type]
     return value  # type: ignore[no-any-return]
 
 
@@ -233,7 +233,7 @@ def _with_nominal(values: list[ParamValue], nominal: ParamValue) -> list[ParamVa
         return values
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in [*values, nominal])
     if numbers and all(a <= b for a, b in itertools.pairwise(values)):  # type: ignore[operator]
-        pos = sum(1 for v in values if v < nominal)  # type: ignore[operator]
+        pos = sum(v < nominal for v in values)  # type: ignore[misc,operator]
         return [*values[:pos], nominal, *values[pos:]]
     return [*values, nominal]
 
