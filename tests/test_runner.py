@@ -377,3 +377,46 @@ def test_example_pipeline_sweep(engine):
     assert list(df.columns) == ["threshold", "fraction_moving", "time_in_centre_s", "distance_cm"]
     assert df["fraction_moving"].is_monotonic_decreasing
     assert isinstance(sr[{"threshold": 1.0}]["tracking"], pd.DataFrame)
+
+
+def test_output_above_the_size_limit_fails_clearly(engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("PY3R_SCRIPT_MAX_OUTPUT_BYTES", str(2**20))
+    script = tmp_path / "s.py"
+    script.write_text("from py3r.behaviour.script import Output\nOutput(b'x' * 3 * 2**20, name='blob')\n")
+    with pytest.warns(IterationFailedWarning):
+        sr = run(script, engine=engine)
+    f = only(sr).failure
+    assert f.kind == "too_large" and "Output 'blob' is 3.0 MiB when pickled, above the limit of 1 MiB" in f.message
+
+
+def test_large_outputs_arrive_intact(engine, tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("from py3r.behaviour.script import Output\nOutput(bytes(range(256)) * 200_000, name='blob')\n")
+    assert run(script, engine=engine)[{}]["blob"] == bytes(range(256)) * 200_000
+
+
+def test_blas_threads_are_capped_when_running_several(engine, tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import os\nfrom py3r.behaviour.script import Output, Param\ni = Param(0, name='i')\n"
+        "Output(os.environ.get('OMP_NUM_THREADS'), name='omp')\n"
+    )
+    several = sensitivity(script, {"i": [1, 2]}, workers=2, progress=False, engine=engine)
+    expected = str(max(1, (os.cpu_count() or 1) // 2))
+    assert set(several.to_dataframe()["omp"]) == {expected}
+    alone = sensitivity(script, {"i": [1, 2]}, workers=1, progress=False, engine=engine)
+    assert alone.to_dataframe()["omp"].isna().all()
+
+
+def test_working_directory_is_recorded(engine, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    it = only(run(SCRIPTS / "scalars.py", engine=engine))
+    assert it.info["cwd"] == str(tmp_path) and it.info["engine"] == engine
+
+
+def test_bad_options(tmp_path):
+    with pytest.raises(ValueError, match="workers must be a positive int or -1"):
+        sensitivity(SCRIPTS / "scalars.py", {"a": [1]}, workers=0)
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        run(SCRIPTS / "scalars.py", timeout=-1)

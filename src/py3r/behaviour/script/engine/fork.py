@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from typing import IO
 
@@ -184,11 +185,25 @@ class ForkEngine(Engine):
 
     def __init__(self) -> None:
         self.worker: WarmWorker | None = None
+        self.fallback: Engine | None = None
 
     def prepare(self, spec: ScriptSpec) -> None:
-        self.worker = POOL.get(spec)
+        try:
+            self.worker = POOL.get(spec)
+        except WorkerStartError as exc:
+            from .subprocess import SubprocessEngine
+
+            warnings.warn(
+                f"{exc} Running {spec.display_path} with a new interpreter per iteration instead "
+                "(engine='subprocess').",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            self.fallback = SubprocessEngine()
 
     def start(self, spec: ScriptSpec, task: Task) -> Job:
+        if self.fallback is not None:
+            return self.fallback.start(spec, task)
         if self.worker is None or not self.worker.alive():
             self.worker = POOL.get(spec, fresh=True)
         task_file, out, err = self.files(task)
