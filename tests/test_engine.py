@@ -163,3 +163,22 @@ def test_killing_the_owner_leaves_nothing_behind(engine, tmp_path):
             owner.kill()
             owner.wait()
     assert not leftover_processes(set(), warm_processes())
+
+
+def test_falls_back_to_a_new_interpreter_when_the_worker_cannot_start(tmp_path, monkeypatch):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    # A library that cannot be imported inside a warm worker (it kills the worker process).
+    write(
+        lib / "worker_killer.py",
+        "import os, sys\nif sys.argv[0].endswith('_zygote.py'):\n    os._exit(3)\n",
+    )
+    monkeypatch.setenv("PYTHONPATH", str(lib))
+    (tmp_path / "app").mkdir()
+    script = write(
+        tmp_path / "app" / "s.py",
+        "import worker_killer\nfrom py3r.behaviour.script import Output\nOutput(5, name='v')\n",
+    )
+    with pytest.warns(RuntimeWarning, match=r"The warm worker exited while starting\..*engine='subprocess'"):
+        sr = run(script, engine="fork")
+    assert sr[{}]["v"] == 5 and sr.iterations[0].info["engine"] == "subprocess"

@@ -85,9 +85,9 @@ class WarmWorker:
             ready, _, _ = select.select([self.sock], [], [], max(0.0, left))
             data = self.sock.recv(65536) if ready else b""
             if not data:
-                self.close()
                 self._log.seek(0)
                 log = self._log.read().decode(errors="replace")[-2000:]
+                self.close()
                 why = "did not get ready in time" if not ready else "exited while starting"
                 raise WorkerStartError(f"The warm worker {why}.{' Its output: ' + log if log else ''}")
             for kind, payload in reader.feed(data):
@@ -200,6 +200,7 @@ class ForkEngine(Engine):
                 stacklevel=4,
             )
             self.fallback = SubprocessEngine()
+            self.name = self.fallback.name
 
     def start(self, spec: ScriptSpec, task: Task) -> Job:
         if self.fallback is not None:
