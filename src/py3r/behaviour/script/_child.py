@@ -78,8 +78,7 @@ class _Hook:
         self.script_dir = script_dir
         self.delivered: set[str] = set()
         self.wanted = set(task.capture) if task.capture is not None else None
-        # Modules loaded before the script started are ours or preloaded, never the script's own.
-        self._by_value: set[str] = set(sys.modules)
+        self._by_value: set[str] = set(_baseline_modules if _baseline_modules is not None else sys.modules)
 
     def param(self, name: str, default: Any) -> Any:
         if name in self.task.values:
@@ -149,12 +148,43 @@ def _script_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def run_task(task: Task, result_fd: int, life_fd: int) -> NoReturn:
-    """Run one iteration in this (fresh) process and exit."""
-    os.set_inheritable(result_fd, False)
+#: Modules loaded before the script runs: ours or preloaded, never the script's own.
+_baseline_modules: set[str] | None = None
+
+
+def prepare(life_fd: int) -> None:
+    """The task-independent setup of a child (a warm worker's spare does it ahead of time)."""
+    global _baseline_modules
     os.set_inheritable(life_fd, False)
     _watch_owner(life_fd)
-    faulthandler.enable(file=2, all_threads=False)  # the stderr file: a crash shows the script's stack
+    faulthandler.enable(file=2, all_threads=False)  # fd 2 is the stderr file: a crash shows the stack
+    _baseline_modules = set(sys.modules)
+
+
+def rehearse() -> None:
+    """Walk the runner's own hot path once with dummy data; no script code runs.
+
+    In a forked spare, every page the path writes (reference counts) is copied now, while the spare
+    waits, instead of one copy-on-write fault at a time once an iteration has started.
+    """
+    import cloudpickle
+
+    task = Task("/rehearsal.py", "x = 1\n", {"a": 1.0}, ("y",), False, os.getcwd(), dict(os.environ))
+    task = pickle.loads(pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
+    cloudpickle.dumps({"a": [1.0, "x"], "b": None}, protocol=pickle.HIGHEST_PROTOCOL)
+    frame_message("started", 0)
+    frame_output_header("y", 1)
+    _ = os.environ.keys() - task.env.keys()
+    exec(compile(task.source, task.script_path, "exec", dont_inherit=True), {"__builtins__": __builtins__})
+    types.ModuleType("__main__")
+    str(Path(task.script_path).parent)
+
+
+def run_task(task: Task, result_fd: int, life_fd: int, *, prepared: bool = False) -> NoReturn:
+    """Run one iteration in this (fresh) process and exit."""
+    os.set_inheritable(result_fd, False)
+    if not prepared:
+        prepare(life_fd)
     env = dict(task.env)
     env["MPLBACKEND"] = "Agg"  # a notebook's inline backend cannot work here
     if task.threads is not None:

@@ -83,8 +83,10 @@ def _spare(inherited: list[int], life_r: int, sock: socket.socket) -> None:
                 os.close(fd)
         import pickle
 
-        from ._child import run_task
+        from ._child import prepare, rehearse, run_task
 
+        prepare(life_r)
+        rehearse()
         msg, fds, _flags, _addr = socket.recv_fds(sock, 1, 4)
         if not msg:  # the worker is shutting down
             os._exit(0)
@@ -99,7 +101,7 @@ def _spare(inherited: list[int], life_r: int, sock: socket.socket) -> None:
             os.close(fd)
         with os.fdopen(task_fd, "rb") as f:
             task = pickle.load(f)
-        run_task(task, result_fd, life_r)
+        run_task(task, result_fd, life_r, prepared=True)
     except BaseException:
         import traceback
 
