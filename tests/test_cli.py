@@ -125,7 +125,7 @@ def test_sweep_prints_table_writes_csv_and_plot(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     header = out.stdout.splitlines()[0].split()
-    assert header == ["smooth_window", "threshold", "fraction_moving", "time_in_centre_s", "distance_cm"]
+    assert header == ["threshold", "smooth_window", "fraction_moving", "time_in_centre_s", "distance_cm"]
     assert "Not shown (not scalars): tracking" in out.stdout
     table = pd.read_csv(csv)
     assert len(table) == 5 and set(table["status"]) == {"ok"}

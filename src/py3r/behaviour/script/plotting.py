@@ -1,0 +1,375 @@
+"""Sensitivity plots of :class:`ScriptResults` (matplotlib).
+
+Figures are built with the object API (:class:`matplotlib.figure.Figure`), not pyplot's global state,
+so they work headless, in scripts and in notebooks, and never leak. Only numeric scalar outputs are
+plotted; categorical parameters (str, bool) are placed at evenly spaced positions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .results import ScriptResults
+
+__all__ = ["plot_results"]
+
+KINDS = ("auto", "lines", "heatmap", "grid", "tornado")
+NOMINAL_STYLE: dict[str, Any] = {"marker": "*", "s": 180, "color": "#d62728", "zorder": 5, "label": "nominal"}
+FAILED_STYLE: dict[str, Any] = {"marker": "x", "s": 60, "color": "#7f7f7f", "zorder": 4, "label": "failed"}
+LINE_COLOR = "#1f77b4"
+
+
+def _numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> list[str]:
+    scalars = results.scalar_outputs()
+    if outputs is not None:
+        for name in outputs:
+            if name not in scalars:
+                raise ValueError(
+                    f"Output {name!r} cannot be plotted: it is not a scalar in every iteration. "
+                    f"Plottable outputs: {', '.join(scalars) or 'none'}."
+                )
+        names = list(outputs)
+    else:
+        names = scalars
+    numeric = []
+    for name in names:
+        vals = [it.outputs[name] for it in results.iterations if name in it.outputs]
+        if all(isinstance(v, (int, float)) or _is_np_number(v) for v in vals):
+            numeric.append(name)
+        elif outputs is not None:
+            raise ValueError(f"Output {name!r} is not numeric (it holds {type(vals[0]).__name__} values).")
+    if not numeric:
+        raise ValueError(
+            "There is nothing to plot: no output is a number in every completed iteration. "
+            f"Outputs: {', '.join(results.output_names) or 'none'}."
+        )
+    return numeric
+
+
+def _is_np_number(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, np.number | np.bool_)
+
+
+def _positions(values: list[Any]) -> tuple[list[float], list[str] | None]:
+    """x positions for parameter values: the numbers themselves, or evenly spaced categories."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numeric:
+        return [float(v) for v in values], None
+    return list(map(float, range(len(values)))), [repr(v) if isinstance(v, str) else str(v) for v in values]
+
+
+def _ordered(values: list[Any]) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:
+        return values
+
+
+def plot_results(
+    results: ScriptResults,
+    outputs: Sequence[str] | None = None,
+    *,
+    kind: str = "auto",
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Plot scalar outputs against the swept parameters.
+
+    Parameters
+    ----------
+    results : ScriptResults
+        The results of :func:`sensitivity` (or of several runs).
+    outputs : list of str, optional
+        Outputs to plot; by default every numeric scalar output.
+    kind : {"auto", "lines", "heatmap", "grid", "tornado"}, default "auto"
+        ``"lines"``: one panel per output and swept parameter, the output against the parameter with
+        the others at their nominal values (independent sweeps), the nominal point starred and failed
+        points crossed. ``"heatmap"``: a grid sweep over two parameters, one heat map per output.
+        ``"grid"``: small multiples of a grid sweep over more parameters. ``"tornado"``: parameters
+        ranked by how far each output swings across their range. ``"auto"`` picks by sweep mode.
+    figsize : (float, float), optional
+        Figure size in inches; chosen from the number of panels by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (save it with ``fig.savefig(path)``; in a notebook it displays itself).
+
+    Raises
+    ------
+    ValueError
+        If there is no numeric scalar output or no swept parameter, or ``kind`` does not fit the
+        sweep.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import sensitivity
+    >>> sr = sensitivity("examples/open_field/pipeline.py", {"threshold": [1.0, 4.0]}, progress=False)
+    >>> fig = sr.plot()
+    >>> [ax.get_xlabel() for ax in fig.axes]
+    ['threshold', 'threshold', 'threshold']
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}; got {kind!r}.")
+    params = list(results.param_names)
+    if not params or len(results) < 2:
+        raise ValueError(
+            "These results have no swept parameter to plot against (a single run). "
+            "Sweep one with sensitivity(script, {'name': [...]}) first."
+        )
+    names = _numeric_outputs(results, outputs)
+    df = results.to_dataframe(names, include_failed=True)
+    if kind == "auto":
+        if results.mode == "grid" and len(params) == 2:
+            kind = "heatmap"
+        elif results.mode == "grid" and len(params) > 2:
+            kind = "grid"
+        else:
+            kind = "lines"
+    _ensure_notebook_display()
+    if kind == "lines":
+        return _lines(results, df, params, names, figsize)
+    if kind == "heatmap":
+        if len(params) != 2:
+            raise ValueError(f"A heat map needs a grid sweep over exactly two parameters; got {params}.")
+        return _heatmaps(df, params, names, figsize)
+    if kind == "grid":
+        return _small_multiples(df, params, names, figsize)
+    return _tornado(results, df, params, names, figsize)
+
+
+def _new_figure(
+    rows: int, cols: int, figsize: tuple[float, float] | None, **kw: Any
+) -> tuple[Figure, list[list[Axes]]]:
+    from matplotlib.figure import Figure
+
+    size = figsize or (min(4.2 * cols, 16), min(3.0 * rows + 0.6, 14))
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, **kw)
+    return fig, [list(row) for row in axes]
+
+
+def _at_nominal(df: pd.DataFrame, nominal: dict[str, Any], others: list[str]) -> pd.Series:
+    import pandas as pd
+
+    mask = pd.Series(True, index=df.index)
+    for name in others:
+        if name in nominal:
+            mask &= df[name].map(lambda v, n=nominal[name]: v == n or (v != v and n != n))
+    return mask
+
+
+def _lines(
+    results: ScriptResults, df: pd.DataFrame, params: list[str], names: list[str], figsize: Any
+) -> Figure:
+    nominal = results.nominal or {}
+    # One row per output with a shared y axis: how far each parameter moves it reads at a glance.
+    fig, axes = _new_figure(len(names), len(params), figsize, sharey="row")
+    for col, param in enumerate(params):
+        others = [p for p in params if p != param]
+        sub = df[_at_nominal(df, nominal, others)] if results.mode != "grid" else df
+        values = _ordered(list(dict.fromkeys(sub[param].tolist())))
+        xs, labels = _positions(values)
+        where = {_key(v): x for v, x in zip(values, xs)}
+        for row, name in enumerate(names):
+            ax = axes[row][col]
+            ok = sub[sub["status"] == "ok"]
+            pts = sorted((where[_key(v)], y) for v, y in zip(ok[param], ok[name]))
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", color=LINE_COLOR, ms=5, lw=1.5)
+            if param in nominal and _key(nominal[param]) in where:
+                hit = ok[ok[param].map(_key) == _key(nominal[param])]
+                if len(hit):
+                    ax.scatter([where[_key(nominal[param])]], [hit[name].iloc[0]], **NOMINAL_STYLE)
+            bad = sub[sub["status"] != "ok"]
+            if len(bad):
+                ax.scatter(
+                    [where[_key(v)] for v in bad[param]],
+                    [0.04] * len(bad),
+                    transform=ax.get_xaxis_transform(),
+                    **FAILED_STYLE,
+                )
+            if labels is not None:
+                ax.set_xticks(xs, labels)
+            ax.set_xlabel(param)
+            ax.set_ylabel(name)
+            ax.grid(True, alpha=0.3)
+    handles: dict[str, Any] = {}
+    for ax in itertools.chain.from_iterable(axes):
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if handles:
+        fig.legend(handles=list(handles.values()), labels=list(handles), loc="outside upper right", frameon=False)
+    fig.suptitle(_title(results))
+    return fig
+
+
+def _key(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    return (type(value).__name__, value)
+
+
+def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: Any) -> Figure:
+    import numpy as np
+
+    p_row, p_col = params
+    rows = _ordered(list(dict.fromkeys(df[p_row].tolist())))
+    cols = _ordered(list(dict.fromkeys(df[p_col].tolist())))
+    n = len(names)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    fig, axes = _new_figure(nrows, ncols, figsize or (min(4.8 * ncols, 16), 3.8 * nrows))
+    flat = list(itertools.chain.from_iterable(axes))
+    for ax, name in zip(flat, names):
+        grid = np.full((len(rows), len(cols)), np.nan)
+        failed = []
+        for _, r in df.iterrows():
+            i = next(k for k, v in enumerate(rows) if _key(v) == _key(r[p_row]))
+            j = next(k for k, v in enumerate(cols) if _key(v) == _key(r[p_col]))
+            if r["status"] == "ok":
+                grid[i, j] = r[name]
+            else:
+                failed.append((j, i))
+        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        fig.colorbar(image, ax=ax, label=name)
+        if grid.size <= 64:
+            mid = np.nanmin(grid) + (np.nanmax(grid) - np.nanmin(grid)) / 2 if np.isfinite(grid).any() else 0
+            for (i, j), v in np.ndenumerate(grid):
+                if not np.isnan(v):
+                    colour = "black" if v > mid else "white"  # readable on viridis' light and dark ends
+                    ax.text(j, i, _number(v), ha="center", va="center", fontsize=8, color=colour)
+        if failed:
+            ax.scatter([f[0] for f in failed], [f[1] for f in failed], **{**FAILED_STYLE, "color": "#d62728"})
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_xticks(range(len(cols)), [_label(v) for v in cols])
+        ax.set_yticks(range(len(rows)), [_label(v) for v in rows])
+        ax.set_xlabel(p_col)
+        ax.set_ylabel(p_row)
+        ax.set_title(name)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def _label(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _small_multiples(df: pd.DataFrame, params: list[str], names: list[str], figsize: Any) -> Figure:
+    x, hue, *rest = params
+    panels = list(dict.fromkeys(tuple(r) for r in df[rest].itertuples(index=False))) if rest else [()]
+    panels = panels[:6]
+    fig, axes = _new_figure(len(names), len(panels), figsize)
+    xs_all = _ordered(list(dict.fromkeys(df[x].tolist())))
+    xs, labels = _positions(xs_all)
+    where = {_key(v): p for v, p in zip(xs_all, xs)}
+    hues = _ordered(list(dict.fromkeys(df[hue].tolist())))
+    for col, panel in enumerate(panels):
+        sub = df
+        for name, value in zip(rest, panel):
+            sub = sub[sub[name].map(_key) == _key(value)]
+        for row, out in enumerate(names):
+            ax = axes[row][col]
+            for h in hues:
+                part = sub[(sub[hue].map(_key) == _key(h)) & (sub["status"] == "ok")]
+                pts = sorted((where[_key(v)], y) for v, y in zip(part[x], part[out]))
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, label=f"{hue}={_label(h)}")
+            bad = sub[sub["status"] != "ok"]
+            if len(bad):
+                ax.scatter(
+                    [where[_key(v)] for v in bad[x]],
+                    [0.04] * len(bad),
+                    transform=ax.get_xaxis_transform(),
+                    **FAILED_STYLE,
+                )
+            if labels is not None:
+                ax.set_xticks(xs, labels)
+            ax.set_xlabel(x)
+            ax.set_ylabel(out)
+            ax.grid(True, alpha=0.3)
+            if row == 0 and rest:
+                ax.set_title(", ".join(f"{n}={_label(v)}" for n, v in zip(rest, panel)), fontsize=9)
+    axes[0][-1].legend(fontsize=8, frameon=False)
+    return fig
+
+
+def _tornado(
+    results: ScriptResults, df: pd.DataFrame, params: list[str], names: list[str], figsize: Any
+) -> Figure:
+    nominal = results.nominal
+    if not nominal or any(p not in nominal for p in params):
+        raise ValueError(
+            "A tornado chart needs the nominal value of every swept parameter: run an independent "
+            "sweep (mode='independent'), or give nominal= for each swept parameter."
+        )
+    ok = df[df["status"] == "ok"]
+    centre = ok[_at_nominal(ok, nominal, params)]
+    if centre.empty:
+        raise ValueError("The nominal point did not complete, so there is nothing to compare swings to.")
+    fig, axes = _new_figure(1, len(names), figsize or (min(4.5 * len(names), 16), 0.6 * len(params) + 2))
+    for ax, name in zip(axes[0], names):
+        base = float(centre[name].iloc[0])
+        bars = []
+        for p in params:
+            sub = ok[_at_nominal(ok, nominal, [q for q in params if q != p])][name].astype(float)
+            lo, hi = float(sub.min()) - base, float(sub.max()) - base
+            bars.append((hi - lo, p, lo, hi))
+        bars.sort()
+        for pos, (_swing, _p, lo, hi) in enumerate(bars):
+            ax.barh(pos, hi, color="#1f77b4", height=0.6, label="above nominal" if pos == 0 else None)
+            ax.barh(pos, lo, color="#ff7f0e", height=0.6, label="below nominal" if pos == 0 else None)
+        ax.set_yticks(range(len(bars)), [b[1] for b in bars])
+        ax.axvline(0, color="black", lw=1)
+        ax.set_xlabel(f"change in {name} from nominal ({base:.3g})")
+        ax.set_title(name)
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[0][-1].legend(fontsize=8, frameon=False, loc="lower right")
+    fig.suptitle(f"Swing of each output across each parameter's range{_title(results, prefix=': ')}")
+    return fig
+
+
+def _title(results: ScriptResults, prefix: str = "") -> str:
+    return f"{prefix}{results.script}" if results.script else ""
+
+
+def _ensure_notebook_display() -> None:
+    """In IPython, make sure a returned Figure renders as an image (no pyplot needed)."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    if ip is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatter = ip.display_formatter.formatters["image/png"]
+    if formatter.lookup_by_type(Figure) if _has(formatter, Figure) else None:
+        return
+    from IPython.core.pylabtools import print_figure
+
+    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+def _has(formatter: Any, cls: type) -> bool:
+    try:
+        formatter.lookup_by_type(cls)
+    except KeyError:
+        return False
+    return True
