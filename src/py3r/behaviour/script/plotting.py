@@ -208,7 +208,9 @@ def _lines(
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
     if handles:
-        fig.legend(handles=list(handles.values()), labels=list(handles), loc="outside upper right", frameon=False)
+        fig.legend(
+            handles=list(handles.values()), labels=list(handles), loc="outside upper right", frameon=False
+        )
     fig.suptitle(_title(results))
     return fig
 

@@ -1,0 +1,103 @@
+"""The magics, in a real IPython shell (run_line_magic / run_cell_magic)."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import EXAMPLE, SCRIPTS
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from py3r.behaviour.script import ScriptResults, ScriptSpec
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "py3r.behaviour.script")
+    yield shell
+    shell.run_line_magic("unload_ext", "py3r.behaviour.script")
+
+
+def test_inspect_script_returns_the_spec(ip):
+    spec = ip.run_line_magic("inspect_script", str(SCRIPTS / "reference_pipeline.py"))
+    assert isinstance(spec, ScriptSpec) and spec.param_names == ["data_path", "smooth_window", "threshold"]
+    formatted = ip.display_formatter.format(spec)[0]
+    assert "<table>" in formatted["text/html"]
+    assert formatted["text/plain"].startswith("Script: ")
+    quoted = ip.run_line_magic("inspect_script", f'"{SCRIPTS / "dir with spaces é" / "pipeline ü.py"}"')
+    assert quoted.param_names == ["x"]
+
+
+def test_inspect_script_errors(ip):
+    with pytest.raises(UsageError, match="Usage: %inspect_script PATH"):
+        ip.run_line_magic("inspect_script", "")
+    with pytest.raises(UsageError, match="does not exist"):
+        ip.run_line_magic("inspect_script", "nope.py")
+    with pytest.raises(UsageError, match=r"Param 'x' is declared twice"):
+        ip.run_line_magic("inspect_script", str(SCRIPTS / "bad_duplicate_param.py"))
+
+
+def test_sweep_cell_uses_the_namespace_and_numpy(ip, capsys):
+    ip.run_cell("import numpy as np\nwindows = [3, 9]")
+    ip.run_cell_magic(
+        "sweep",
+        f"{EXAMPLE} --mode grid -o sr --no-plot",
+        "smooth_window = windows\nthreshold = np.linspace(1.0, 4.0, 2)\nseed = np.int64(7)\n",
+    )
+    sr = ip.user_ns["sr"]
+    assert isinstance(sr, ScriptResults) and sr.mode == "grid"
+    assert len(sr) == 3 * 3  # each list plus the script's default
+    assert {it.values["seed"] for it in sr.iterations} == {7}
+    assert "windows" in ip.user_ns and "smooth_window" not in ip.user_ns  # ran on a copy
+    out = capsys.readouterr().out
+    assert "ScriptResults" in out
+
+
+def test_sweep_default_name_and_plot(ip, capsys):
+    ip.run_cell_magic("sweep", f"{EXAMPLE} --outputs fraction_moving", "threshold = (1.0, 4.0)\n")
+    sr = ip.user_ns["_sweep"]
+    assert sr.output_names == ["fraction_moving"]
+    assert "Figure" in capsys.readouterr().out  # the plot was displayed (as text in a terminal)
+
+
+@pytest.mark.parametrize(
+    ("cell", "pattern"),
+    [
+        (
+            "thresold = [1]",
+            r"'thresold' \(line 1 of the %%sweep cell\) is not a parameter of .*Its parameters are: seed",
+        ),
+        (
+            "for i in range(3):\n    pass",
+            r"Line 1 of the %%sweep cell is not an assignment to a parameter name",
+        ),
+        ("a, b = 1, 2", r"Line 1 of the %%sweep cell is not an assignment"),
+        ("seed = 3", r"Nothing to sweep: assign a list of values to at least one parameter"),
+        ("threshold = {'a': 1}", r"threshold = dict: a %%sweep cell assigns a parameter either a list"),
+        ("threshold = [1, 'x']", r"Parameter 'threshold' of .* is a float; got the string 'x'"),
+        ("threshold = 1/0", r"The %%sweep cell raised ZeroDivisionError"),
+        ("threshold = (", r"The %%sweep cell does not parse"),
+    ],
+)
+def test_sweep_errors(ip, cell, pattern):
+    with pytest.raises(UsageError, match=pattern):
+        ip.run_cell_magic("sweep", str(EXAMPLE), cell)
+
+
+def test_sweep_bad_options(ip):
+    with pytest.raises(UsageError):
+        ip.run_cell_magic("sweep", f"{EXAMPLE} --mode random", "threshold = [1]")
+    with pytest.raises(UsageError, match="does not exist"):
+        ip.run_cell_magic("sweep", "missing.py", "threshold = [1]")
+
+
+def test_unload_removes_the_magics():
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "py3r.behaviour.script")
+    assert "sweep" in shell.magics_manager.magics["cell"]
+    shell.run_line_magic("unload_ext", "py3r.behaviour.script")
+    assert "sweep" not in shell.magics_manager.magics["cell"]
+    assert "inspect_script" not in shell.magics_manager.magics["line"]
+    shell.run_line_magic("load_ext", "py3r.behaviour.script")  # and it loads again
+    assert "inspect_script" in shell.magics_manager.magics["line"]
+    shell.run_line_magic("unload_ext", "py3r.behaviour.script")
