@@ -7,8 +7,8 @@ import sys
 
 import pandas as pd
 import pytest
-from helpers import EXAMPLE, ROOT, SCRIPTS
 
+from helpers import EXAMPLE, ROOT, SCRIPTS
 from py3r.behaviour.script import read_script
 from py3r.behaviour.script.cli import UsageError, main, parse_value
 

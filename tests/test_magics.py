@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from helpers import EXAMPLE, SCRIPTS
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
+from helpers import EXAMPLE, SCRIPTS
 from py3r.behaviour.script import ScriptResults, ScriptSpec
 
 

@@ -386,12 +386,15 @@ def test_output_above_the_size_limit_fails_clearly(engine, tmp_path, monkeypatch
     with pytest.warns(IterationFailedWarning):
         sr = run(script, engine=engine)
     f = only(sr).failure
-    assert f.kind == "too_large" and "Output 'blob' is 3.0 MiB when pickled, above the limit of 1 MiB" in f.message
+    assert f.kind == "too_large"
+    assert "Output 'blob' is 3.0 MiB when pickled, above the limit of 1 MiB" in f.message
 
 
 def test_large_outputs_arrive_intact(engine, tmp_path):
     script = tmp_path / "s.py"
-    script.write_text("from py3r.behaviour.script import Output\nOutput(bytes(range(256)) * 200_000, name='blob')\n")
+    script.write_text(
+        "from py3r.behaviour.script import Output\nOutput(bytes(range(256)) * 200_000, name='blob')\n"
+    )
     assert run(script, engine=engine)[{}]["blob"] == bytes(range(256)) * 200_000
 
 

@@ -148,8 +148,8 @@ class ScriptMagics(Magics):
         swept, nominal = parse_sweep_cell(spec, cell, self.shell.user_ns if self.shell else {})
         if not swept:
             raise UsageError(
-                f"Nothing to sweep: assign a list of values to at least one parameter of {spec.display_path}, "
-                f"e.g. {next(iter(spec.params), 'name')} = [1, 2, 3]."
+                "Nothing to sweep: assign a list of values to at least one parameter of "
+                f"{spec.display_path}, e.g. {next(iter(spec.params), 'name')} = [1, 2, 3]."
             )
         outputs = [o.strip() for o in args.outputs.split(",") if o.strip()] if args.outputs else None
         try:
