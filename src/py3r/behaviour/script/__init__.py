@@ -26,8 +26,10 @@ __all__ = [
     "ScriptResults",
     "ScriptSpec",
     "SweepInterruptedWarning",
+    "SweepPanel",
     "inspect",
     "load_ipython_extension",
+    "panel",
     "read_script",
     "run",
     "sensitivity",
@@ -52,3 +54,12 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     from .magics import unload_ipython_extension as _unload
 
     _unload(ipython)
+
+
+def __getattr__(name: str) -> object:
+    # The panel needs ipywidgets: imported on first use, never by `import py3r.behaviour.script`.
+    if name in ("panel", "SweepPanel"):
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
