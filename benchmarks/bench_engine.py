@@ -102,8 +102,9 @@ def main() -> int:
     values = list(range(200, 220))
     run(scripts["pandas_small"], engine="fork")  # start the warm worker (counted separately below)
     # Each engine sweeps three times; the median sweep is reported.
-    warm = statistics.median(per_iteration(scripts["pandas_small"], values, engine="fork") for _ in range(3))
-    cold = statistics.median(per_iteration(scripts["pandas_small"], values, engine="subprocess") for _ in range(3))
+    small = scripts["pandas_small"]
+    warm = statistics.median(per_iteration(small, values, engine="fork") for _ in range(3))
+    cold = statistics.median(per_iteration(small, values, engine="subprocess") for _ in range(3))
     work = own_work(scripts["pandas_small"])
     report("1. fresh interpreter, s/iteration", f"{cold:.3f}", True)
     report("   warm fork engine, s/iteration", f"{warm:.4f}", True)

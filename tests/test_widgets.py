@@ -6,8 +6,8 @@ import html
 
 import ipywidgets as w
 import pytest
-from helpers import EXAMPLE, wait_for
 
+from helpers import EXAMPLE, wait_for
 from py3r.behaviour.script import SweepPanel, panel
 
 SCRIPT = """\
