@@ -211,7 +211,7 @@ def _lines(
         fig.legend(
             handles=list(handles.values()), labels=list(handles), loc="outside upper right", frameon=False
         )
-    fig.suptitle(_title(results))
+    fig.suptitle(_title(results), x=0.01, ha="left", fontsize=10)
     return fig
 
 

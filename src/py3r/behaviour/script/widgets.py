@@ -75,10 +75,19 @@ def _bounds(p: ParamSpec) -> tuple[float, float]:
     return (0, 10 if p.type == "int" else 1)
 
 
+DPI = 90
+
+
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
     return buf.getvalue()
+
+
+def _show_figure(image: w.Image, fig: Any) -> None:
+    """Put ``fig`` in ``image`` at its natural size (never stretched to the cell's width)."""
+    image.value = _png(fig)
+    image.width = str(int(fig.get_figwidth() * DPI))
 
 
 def _error_box(title: str, message: str, details: str | None = None) -> str:
@@ -347,8 +356,13 @@ class SweepPanel(w.VBox):
             if name in scalars:
                 continue
             if type(value).__name__ == "DataFrame":
-                body = value.head(10).to_html(max_cols=12, float_format=lambda x: f"{x:.4g}")
-                children.append(w.HTML(f"<p><code>{html.escape(name)}</code> ({len(value)} rows)</p>{body}"))
+                body = value.head(50).to_html(max_cols=12, float_format=lambda x: f"{x:.4g}")
+                children.append(
+                    w.HTML(
+                        f"<p><code>{html.escape(name)}</code> ({len(value)} rows; the first 50)</p>"
+                        f"<div style='max-height:240px;overflow:auto'>{body}</div>"
+                    )
+                )
             elif type(value).__name__ == "Figure" and hasattr(value, "savefig"):
                 children.append(
                     w.VBox([w.HTML(f"<code>{html.escape(name)}</code>"), w.Image(value=_png(value))])
@@ -397,7 +411,7 @@ class SweepPanel(w.VBox):
             ax.set_xlabel(name)
             ax.set_title(out, fontsize=9)
             ax.grid(True, alpha=0.3)
-        self.trace_image.value = _png(fig)
+        _show_figure(self.trace_image, fig)
 
     # Sweep tab ---------------------------------------------------------------------------------
     def _build_sweep_tab(self) -> None:
@@ -534,7 +548,7 @@ class SweepPanel(w.VBox):
         except TypeError as exc:
             self.sweep_table.value = _error_box("No table", str(exc))
         with contextlib.suppress(ValueError):  # not enough points yet, or nothing numeric to plot
-            self.sweep_plot.value = _png(results.plot())
+            _show_figure(self.sweep_plot, results.plot())
 
     def close(self) -> None:
         """Cancel any work and close the widgets."""

@@ -1,0 +1,125 @@
+"""A JupyterLab server and a chromium page for the end-to-end tests of this folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers import allow_process_tree, disallow_process_tree
+
+from jupyter import CHROMIUM, CHROMIUM_ARGS
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    root: Path
+    proc: subprocess.Popen
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory):
+    """JupyterLab on loopback, with config, data and runtime dirs of its own."""
+    base = tmp_path_factory.mktemp("jupyter")
+    root = base / "notebooks"
+    root.mkdir()
+    env = dict(os.environ)
+    for var, sub in [
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+    ]:
+        (base / sub).mkdir()
+        env[var] = str(base / sub)
+    env.pop("MPLBACKEND", None)
+    # No news, update checks or announcements: this machine has no network beyond loopback.
+    (base / "config" / "jupyter_server_config.json").write_text(
+        json.dumps(
+            {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}
+        )
+    )
+    token, port = secrets.token_hex(16), _free_port()
+    log = open(base / "server.log", "wb")  # noqa: SIM115 (open for the whole session)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.open_browser=False",
+            "--allow-root",
+            "--LabApp.extension_manager=readonly",
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    allow_process_tree(proc.pid)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log.close()
+            _stop(proc)
+            raise RuntimeError(f"JupyterLab did not start: {(base / 'server.log').read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield Server(url, token, root, proc)
+    _stop(proc)
+    log.close()
+    disallow_process_tree(proc.pid)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM lets the server shut its kernels down; SIGKILL if it does not end in time."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture
+def browser_page():
+    """A page of Debian's chromium, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            yield page
+        finally:
+            browser.close()
