@@ -5,29 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from pathlib import Path
 
 import pytest
 
-from helpers import EXAMPLE, ROOT, SCRIPTS, leftover_processes, session_processes
-from py3r.behaviour.script.engine import POOL
+from helpers import EXAMPLE, ROOT, SCRIPTS, leftover_processes, warm_processes
 
 ENGINES = ["fork", "subprocess"]
-
-
-def warm_processes() -> set[int]:
-    """The idle warm workers and their pre-forked spares: the only processes allowed to stay."""
-    workers = set(POOL.pids())
-    spares = set()
-    for pid in session_processes():
-        try:
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-        if comm == "py3r-spare" and ppid in workers:
-            spares.add(pid)
-    return workers | spares
 
 
 @pytest.fixture(autouse=True)

@@ -91,3 +91,20 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.02, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
         time.sleep(interval)
+
+
+def warm_processes() -> set[int]:
+    """The idle warm workers and their pre-forked spares: the only processes allowed to stay."""
+    from py3r.behaviour.script.engine import POOL
+
+    workers = set(POOL.pids())
+    spares = set()
+    for pid in session_processes():
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if comm == "py3r-spare" and ppid in workers:
+            spares.add(pid)
+    return workers | spares

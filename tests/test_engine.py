@@ -10,8 +10,7 @@ import textwrap
 
 import pytest
 
-from conftest import warm_processes
-from helpers import SCRIPTS, leftover_processes, session_processes, wait_for
+from helpers import SCRIPTS, leftover_processes, session_processes, wait_for, warm_processes
 from py3r.behaviour.script import run, sensitivity
 from py3r.behaviour.script.engine import POOL, ForkEngine, SubprocessEngine, get_engine
 

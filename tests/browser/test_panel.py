@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from helpers import EXAMPLE
+from labdriver import browser_page, jupyter_server, open_notebook, run_all_cells, write_notebook  # noqa: F401
 
-from jupyter import open_notebook, run_all_cells, write_notebook
+from helpers import EXAMPLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
-def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path):
+def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path):  # noqa: F811
     page = browser_page
     write_notebook(
         jupyter_server.root / "panel.ipynb",
@@ -52,12 +52,14 @@ def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path):
     page.locator("button", has_text="Start").click()
     page.wait_for_selector(".progress-bar-success", timeout=120_000)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.widget-inline-hbox')].some(e => e.innerText.includes('3 / 3'))",
+        "() => [...document.querySelectorAll('.widget-inline-hbox')]"
+        ".some(e => e.innerText.includes('3 / 3'))",
         timeout=60_000,
     )
     assert page.locator("text=Done: 3 points, 0 failed.").is_visible()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('img.widget-image')].filter(i => i.naturalWidth > 0).length >= 1",
+        "() => [...document.querySelectorAll('img.widget-image')]"
+        ".filter(i => i.naturalWidth > 0).length >= 1",
         timeout=60_000,
     )
     page.screenshot(path=str(tmp_path / "panel-sweep.png"), full_page=True)

@@ -345,7 +345,9 @@ def _tornado(
 
 
 def _title(results: ScriptResults, prefix: str = "") -> str:
-    return f"{prefix}{results.script}" if results.script else ""
+    from pathlib import Path
+
+    return f"{prefix}{Path(results.script).name}" if results.script else ""
 
 
 def _ensure_notebook_display() -> None:
