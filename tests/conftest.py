@@ -59,3 +59,16 @@ def in_root(monkeypatch):
     """Run from the repository root (the reference examples use paths relative to it)."""
     monkeypatch.chdir(ROOT)
     return ROOT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _store_key(tmp_path_factory):
+    """Run stores sign with a key of this test session, never the user's own."""
+    key = tmp_path_factory.mktemp("key") / "store.key"
+    old = os.environ.get("PY3R_SCRIPT_KEY_FILE")
+    os.environ["PY3R_SCRIPT_KEY_FILE"] = str(key)
+    yield key
+    if old is None:
+        del os.environ["PY3R_SCRIPT_KEY_FILE"]
+    else:
+        os.environ["PY3R_SCRIPT_KEY_FILE"] = old

@@ -1,20 +1,29 @@
 """Run and sweep parameterised Python pipeline scripts without modifying them.
 
 Mark knobs with :func:`Param` and intermediate results with :func:`Output`; then :func:`inspect`,
-:func:`run` and :func:`sensitivity` the script, each iteration in a fresh process. Importing this
-package is light (no pandas, IPython, ipywidgets or matplotlib): every child process imports it.
+:func:`run` and :func:`sensitivity` the script, each iteration in a fresh process.
+
+Every child process imports this package (the script's ``from py3r.behaviour.script import
+Param``), so importing it loads only the annotations; everything else is imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import typing
 
-from .discovery import ScriptSpec, read_script
-from .exceptions import IterationFailedWarning, SweepInterruptedWarning
-from .execute import CancelToken
+from .exceptions import IterationFailedWarning, StoreWarning, SweepInterruptedWarning
 from .param import Output, Param
-from .results import Failure, Iteration, ScriptResults
-from .runner import inspect, run, sensitivity
+
+if typing.TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from .discovery import ScriptSpec, read_script
+    from .execute import CancelToken
+    from .results import Failure, Iteration, ScriptResults
+    from .runner import inspect, run, sensitivity
+    from .store import history
+    from .widgets import SweepPanel, panel
 
 __all__ = [
     "CancelToken",
@@ -25,8 +34,10 @@ __all__ = [
     "Param",
     "ScriptResults",
     "ScriptSpec",
+    "StoreWarning",
     "SweepInterruptedWarning",
     "SweepPanel",
+    "history",
     "inspect",
     "load_ipython_extension",
     "panel",
@@ -38,8 +49,34 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-if typing.TYPE_CHECKING:
-    from IPython.core.interactiveshell import InteractiveShell
+#: Where each lazily imported public name lives.
+_LAZY = {
+    "CancelToken": "execute",
+    "Failure": "results",
+    "Iteration": "results",
+    "ScriptResults": "results",
+    "ScriptSpec": "discovery",
+    "SweepPanel": "widgets",
+    "history": "store",
+    "inspect": "runner",
+    "panel": "widgets",
+    "read_script": "discovery",
+    "run": "runner",
+    "sensitivity": "runner",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
@@ -54,12 +91,3 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     from .magics import unload_ipython_extension as _unload
 
     _unload(ipython)
-
-
-def __getattr__(name: str) -> object:
-    # The panel needs ipywidgets: imported on first use, never by `import py3r.behaviour.script`.
-    if name in ("panel", "SweepPanel"):
-        from . import widgets
-
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

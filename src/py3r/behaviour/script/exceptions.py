@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["IterationFailedWarning", "SweepInterruptedWarning"]
+__all__ = ["IterationFailedWarning", "StoreWarning", "SweepInterruptedWarning"]
 
 
 class IterationFailedWarning(UserWarning):
@@ -11,3 +11,7 @@ class IterationFailedWarning(UserWarning):
 
 class SweepInterruptedWarning(UserWarning):
     """A call was interrupted (Ctrl-C or Cancel); the finished iterations were kept."""
+
+
+class StoreWarning(UserWarning):
+    """A stored result was unusable (missing, truncated, corrupted) and is recomputed."""

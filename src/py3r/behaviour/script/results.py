@@ -8,6 +8,7 @@ pandas is imported only by :meth:`ScriptResults.to_dataframe`.
 from __future__ import annotations
 
 import html
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -322,6 +323,59 @@ class ScriptResults:
             rows.append(row)
         columns = [*self.param_names, *names] + (["status", "error"] if include_failed else [])
         return pd.DataFrame(rows, columns=columns)
+
+    # Saving ----------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write these results to ``path`` (pickled with cloudpickle; read back with :meth:`load`).
+
+        Loading a file unpickles it, which can run code: load only files you wrote yourself, and
+        share results as CSV or Parquet (``to_dataframe()``) instead.
+        """
+        import cloudpickle
+
+        state = {
+            "format": 1,
+            "param_names": self.param_names,
+            "output_names": self.output_names,
+            "script": self.script,
+            "mode": self.mode,
+            "nominal": self.nominal,
+            "interrupted": self.interrupted,
+            "iterations": self._iterations,
+        }
+        target = os.fspath(path)
+        tmp = f"{target}.tmp-{os.getpid()}"
+        with open(tmp, "wb") as f:
+            cloudpickle.dump(state, f)
+        os.replace(tmp, target)  # never a half-written file under the real name
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ScriptResults:
+        """Read results written by :meth:`save` (only from files you trust: this unpickles).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from py3r.behaviour.script import ScriptResults, run
+        >>> sr = run("examples/open_field/pipeline.py", {"threshold": 3.0})
+        >>> path = os.path.join(tempfile.mkdtemp(), "sr.pkl")
+        >>> sr.save(path)
+        >>> back = ScriptResults.load(path)
+        >>> back[{"threshold": 3.0}]["distance_cm"] == sr[{"threshold": 3.0}]["distance_cm"]
+        True
+        """
+        import pickle
+
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+        if not isinstance(state, dict) or state.get("format") != 1:
+            raise ValueError(f"{os.fspath(path)!r} is not a file written by ScriptResults.save().")
+        results = cls(state["param_names"], state["output_names"])
+        results.script, results.mode = state["script"], state["mode"]
+        results.nominal, results.interrupted = state["nominal"], state["interrupted"]
+        for it in state["iterations"]:
+            results._add(it)
+        return results
 
     # Plots -----------------------------------------------------------------------------------
     def plot(self, outputs: list[str] | None = None, *, kind: str = "auto", **kwargs: Any) -> Any:

@@ -81,6 +81,47 @@ def _warn_failures(results: ScriptResults, plan: Plan) -> None:
     warnings.warn(message, IterationFailedWarning, stacklevel=3)
 
 
+def _execute(
+    plan: Plan,
+    *,
+    cache: Any,
+    retry_failed: bool,
+    executor: Any = None,
+    engine: EngineName | Engine = "auto",
+    **kw: Any,
+) -> ScriptResults:
+    """Serve what the store has, run the rest (locally or on ``executor``), store what arrives."""
+    from .execute import new_results
+
+    store = None
+    if cache is not None and cache is not False:
+        from .store import open_store
+
+        store = open_store(cache)
+    results = new_results(plan)
+    points = None
+    on_iteration = kw.pop("on_iteration", None)
+    if store is not None:
+        from .store import lookup
+
+        points, keys = lookup(store, plan, results, retry_failed=retry_failed)
+        user_callback = on_iteration
+
+        def on_iteration(it: Any, res: ScriptResults) -> None:
+            store.put(keys[it.index], plan, it)
+            if user_callback is not None:
+                user_callback(it, res)
+
+        if not points:
+            results._sort()
+            return results
+    if executor is not None:
+        from .distributed import execute_on
+
+        return execute_on(plan, executor, results=results, points=points, on_iteration=on_iteration, **kw)
+    return execute(plan, get_engine(engine), results=results, points=points, on_iteration=on_iteration, **kw)
+
+
 def run(
     script_path: ScriptPath,
     params: dict[str, Any] | None = None,
@@ -90,6 +131,8 @@ def run(
     timeout: float | None = None,
     engine: EngineName | Engine = "auto",
     cancel: CancelToken | None = None,
+    cache: bool | str | os.PathLike[str] | None = None,
+    retry_failed: bool = False,
 ) -> ScriptResults:
     """Run a parameterised script exactly once, in a fresh process, with the given parameter values.
 
@@ -116,6 +159,12 @@ def run(
         imports; the default on Linux and macOS) or "subprocess" (a new interpreter).
     cancel : CancelToken, optional
         Lets another thread stop the run.
+    cache : True or path, optional
+        A run store: a stored result for the same script sources, values and outputs is returned
+        without running anything (marked ``cached``); a new one is stored. True uses
+        ``.py3r-runs/`` in the working directory (or ``$PY3R_SCRIPT_STORE``).
+    retry_failed : bool, default False
+        Run again an iteration whose stored result is a failure.
 
     Returns
     -------
@@ -139,7 +188,9 @@ def run(
     """
     spec = read_script(script_path)
     plan = plan_run(spec, params, outputs=outputs, stop_after_outputs=stop_after_outputs)
-    results = execute(plan, get_engine(engine), timeout=_timeout(timeout), cancel=cancel)
+    results = _execute(
+        plan, cache=cache, retry_failed=retry_failed, engine=engine, timeout=_timeout(timeout), cancel=cancel
+    )
     _warn_failures(results, plan)
     return results
 
@@ -158,6 +209,8 @@ def sensitivity(
     progress: bool = True,
     engine: EngineName | Engine = "auto",
     cancel: CancelToken | None = None,
+    cache: bool | str | os.PathLike[str] | None = None,
+    retry_failed: bool = False,
 ) -> ScriptResults:
     """Run a parameterised script repeatedly, sweeping flagged ``Param`` values.
 
@@ -196,6 +249,11 @@ def sensitivity(
         How fresh processes are made locally; see :func:`run`.
     cancel : CancelToken, optional
         Lets another thread stop the sweep; finished iterations are kept.
+    cache : True or path, optional
+        A run store (see :func:`run`). Each iteration is stored as it finishes, so a sweep run
+        again after an interruption runs only the iterations that have no stored result.
+    retry_failed : bool, default False
+        Run again the iterations whose stored result is a failure.
 
     Returns
     -------
@@ -226,20 +284,17 @@ def sensitivity(
     plan = plan_sweep(
         spec, params, nominal=nominal, mode=mode, outputs=outputs, stop_after_outputs=stop_after_outputs
     )
-    n_workers = _workers(workers)
-    if executor is not None:
-        from .distributed import execute_on
-
-        results = execute_on(plan, executor, timeout=_timeout(timeout), progress=progress, cancel=cancel)
-    else:
-        results = execute(
-            plan,
-            get_engine(engine),
-            workers=n_workers,
-            timeout=_timeout(timeout),
-            progress=progress,
-            cancel=cancel,
-        )
+    local: dict[str, Any] = {"workers": _workers(workers), "engine": engine} if executor is None else {}
+    results = _execute(
+        plan,
+        cache=cache,
+        retry_failed=retry_failed,
+        executor=executor,
+        timeout=_timeout(timeout),
+        progress=progress,
+        cancel=cancel,
+        **local,
+    )
     _warn_failures(results, plan)
     return results
 
