@@ -172,3 +172,18 @@ def test_entry_point_is_installed():
     exe = exe if exe.exists() else "py3r-script"
     out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "inspect" in out.stdout and "sweep" in out.stdout
+
+
+def test_cache_and_history(tmp_path):
+    store = tmp_path / "store"
+    first = cli("sweep", EXAMPLE, "-p", "threshold=1,4", "--cache", store, "--no-progress")
+    assert first.returncode == 0, first.stderr
+    again = cli("run", EXAMPLE, "-p", "threshold=4", "--cache", store)
+    assert again.returncode == 0 and "fraction_moving = 0.5627" in again.stdout
+    out = cli("history", EXAMPLE, "--store", store)
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:2] == ["threshold", "fraction_moving"] and "status" in lines[0]
+    assert len(lines) == 1 + 3  # threshold 1, 2 (the default) and 4
+    empty = cli("history", SCRIPTS / "scalars.py", "--store", store)
+    assert empty.returncode == 0 and "No stored iterations" in empty.stdout

@@ -133,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="list a script's parameters and outputs without running it")
     p.add_argument("script")
 
+    p = sub.add_parser("history", help="list the iterations of a script kept in a run store")
+    p.add_argument("script")
+    p.add_argument("--store", metavar="DIR", default=None, help="the run store (default: .py3r-runs)")
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("script")
     common.add_argument("--outputs", metavar="A,B", help="outputs to capture (default: all)")
@@ -140,6 +144,15 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--engine", choices=["auto", "fork", "subprocess"], default="auto", help="how processes are made"
     )
+    common.add_argument(
+        "--cache",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="DIR",
+        help="reuse and keep results in a run store (default DIR: .py3r-runs, or $PY3R_SCRIPT_STORE)",
+    )
+    common.add_argument("--retry-failed", action="store_true", help="rerun iterations stored as failed")
 
     p = sub.add_parser("run", parents=[common], help="run a script once with parameter values")
     p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a parameter value")
@@ -202,6 +215,8 @@ def _run(args: argparse.Namespace) -> int:
         stop_after_outputs=args.stop_after_outputs,
         timeout=args.timeout,
         engine=args.engine,
+        cache=args.cache,
+        retry_failed=args.retry_failed,
     )
     it = sr.iterations[0]
     for name, value in it.outputs.items():
@@ -242,6 +257,8 @@ def _sweep(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         progress=not args.no_progress,
         engine=args.engine,
+        cache=args.cache,
+        retry_failed=args.retry_failed,
     )
     import pandas as pd
 
@@ -277,4 +294,18 @@ def _need_matplotlib() -> None:
         ) from None
 
 
-_COMMANDS = {"inspect": _inspect, "run": _run, "sweep": _sweep}
+def _history(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .store import history
+
+    table = history(args.script, store=args.store or True)
+    if table.empty:
+        print(f"No stored iterations of {args.script}.")
+        return 0
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 1000):
+        print(table.to_string(index=False))
+    return 0
+
+
+_COMMANDS = {"history": _history, "inspect": _inspect, "run": _run, "sweep": _sweep}

@@ -146,9 +146,23 @@ class RunStore:
             self.path / "index.sqlite", timeout=60, check_same_thread=False, isolation_level=None
         )
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._init_schema()
+
+    def _init_schema(self) -> None:
+        # Switching to WAL needs the database to itself for a moment: another process opening the
+        # same store at the same instant makes it fail at once rather than wait. Retry briefly.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:
@@ -275,7 +289,7 @@ class RunStore:
                 os.unlink(tmp)
             raise
         scalars = {k: v for k, v in it.outputs.items() if is_scalar(v) and _jsonable(v)}
-        params = {k: v for k, v in it.values.items() if _jsonable(v)}
+        params = {n: it.values[n] for n in plan.spec.params if n in it.values and _jsonable(it.values[n])}
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
