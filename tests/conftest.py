@@ -72,3 +72,16 @@ def _store_key(tmp_path_factory):
         del os.environ["PY3R_SCRIPT_KEY_FILE"]
     else:
         os.environ["PY3R_SCRIPT_KEY_FILE"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _default_store(tmp_path_factory):
+    """cache=True (the panel's default) writes to a store of this test session, not the repository."""
+    store = tmp_path_factory.mktemp("default-store")
+    old = os.environ.get("PY3R_SCRIPT_STORE")
+    os.environ["PY3R_SCRIPT_STORE"] = str(store)
+    yield store
+    if old is None:
+        del os.environ["PY3R_SCRIPT_STORE"]
+    else:
+        os.environ["PY3R_SCRIPT_STORE"] = old

@@ -100,4 +100,11 @@ def test_unload_removes_the_magics():
     assert "inspect_script" not in shell.magics_manager.magics["line"]
     shell.run_line_magic("load_ext", "py3r.behaviour.script")  # and it loads again
     assert "inspect_script" in shell.magics_manager.magics["line"]
-    shell.run_line_magic("unload_ext", "py3r.behaviour.script")
+
+
+def test_sweep_cache_option(ip, tmp_path):
+    store = tmp_path / "store"
+    ip.run_cell_magic("sweep", f"{EXAMPLE} --no-plot --cache {store} -o a", "threshold = [1.0]\n")
+    ip.run_cell_magic("sweep", f"{EXAMPLE} --no-plot --cache {store} -o b", "threshold = [1.0]\n")
+    assert not any(it.cached for it in ip.user_ns["a"].iterations)
+    assert all(it.cached for it in ip.user_ns["b"].iterations)

@@ -158,3 +158,23 @@ def test_example_pipeline_panel(make_panel):
     p = make_panel(EXAMPLE)
     assert p.wait(60)
     assert "fraction_moving" in live_text(p) and "tracking" in live_text(p)
+
+
+def test_live_tab_serves_earlier_values_from_the_store(tmp_path):
+    script = tmp_path / "c.py"
+    log = tmp_path / "log"
+    script.write_text(
+        "from py3r.behaviour.script import Output, Param\nn = Param(3, name='n')\n"
+        f"open({str(log)!r}, 'a').write(f'{{n}}\\n')\nOutput(n * 2, name='y')\n"
+    )
+    p = panel(script, cache=tmp_path / "store")
+    try:
+        assert p.wait(60)
+        p.controls["n"].value = 4
+        assert p.wait(60)
+        p.controls["n"].value = 3  # back to a value seen before
+        assert p.wait(60)
+        assert p.last_run.iterations[0].cached and p.last_run.iterations[0].outputs["y"] == 6
+        assert log.read_text().split() == ["3", "4"]
+    finally:
+        p.close()

@@ -124,6 +124,14 @@ class ScriptMagics(Magics):
     @argument("--timeout", type=float, help="seconds before an iteration is stopped")
     @argument("-o", "--out", metavar="NAME", default="_sweep", help="store the results as NAME")
     @argument("--no-plot", action="store_true", help="do not draw the sensitivity plot")
+    @argument(
+        "--cache",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="DIR",
+        help="reuse and keep results in a run store (default: .py3r-runs)",
+    )
     @cell_magic
     def sweep(self, line: str, cell: str) -> None:
         """Sweep a script: each line of the cell assigns a parameter its values or nominal value.
@@ -162,6 +170,7 @@ class ScriptMagics(Magics):
                 workers=args.workers,
                 timeout=args.timeout,
                 progress=True,
+                cache=args.cache,
             )
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None

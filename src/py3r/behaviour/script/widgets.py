@@ -26,11 +26,12 @@ import ipywidgets as w
 from ._types import ScriptPath
 from .cli import UsageError, parse_value
 from .discovery import ParamSpec, ScriptSpec, read_script
-from .engine import get_engine
+from .engine import EngineName
 from .exceptions import SweepInterruptedWarning
-from .execute import CancelToken, execute
+from .execute import CancelToken
 from .plan import canonical_key, plan_run, plan_sweep
 from .results import Iteration, ScriptResults, is_scalar
+from .runner import _execute
 
 __all__ = ["SweepPanel", "panel"]
 
@@ -40,7 +41,7 @@ DEBOUNCE = 0.25
 PLOT_EVERY = 0.5
 
 
-def panel(script: ScriptPath, *, engine: str = "auto") -> SweepPanel:
+def panel(script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True) -> SweepPanel:
     """A panel of controls for ``script``: live reruns and sweeps, in a notebook.
 
     Parameters
@@ -49,6 +50,10 @@ def panel(script: ScriptPath, *, engine: str = "auto") -> SweepPanel:
         A script with ``Param``/``Output`` calls.
     engine : {"auto", "fork", "subprocess"}, default "auto"
         How processes are made (see :func:`run`).
+    cache : True, path or None, default True
+        The run store the panel reads and fills (see :func:`run`): moving a slider back to a value
+        seen before shows its result at once. True is ``.py3r-runs/`` in the working directory
+        (or ``$PY3R_SCRIPT_STORE``); None keeps nothing. Stored failures are always run again.
 
     Returns
     -------
@@ -63,7 +68,7 @@ def panel(script: ScriptPath, *, engine: str = "auto") -> SweepPanel:
     ['centre_fraction', 'interpolate_gaps', 'seed']
     >>> p.close()
     """
-    return SweepPanel(script, engine=engine)
+    return SweepPanel(script, engine=engine, cache=cache)
 
 
 def _bounds(p: ParamSpec) -> tuple[float, float]:
@@ -210,10 +215,11 @@ class SweepPanel(w.VBox):
         The results of the last sweep (also while it runs: points arrive in it).
     """
 
-    def __init__(self, script: ScriptPath, *, engine: str = "auto") -> None:
+    def __init__(self, script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True) -> None:
         self.spec = read_script(script)
         self.script = str(script)
         self._engine_name = engine
+        self._cache = cache
         self.last_run: ScriptResults | None = None
         self.results: ScriptResults | None = None
         self._busy = 0
@@ -327,7 +333,13 @@ class SweepPanel(w.VBox):
         self.status.value = "<i>running…</i>"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SweepInterruptedWarning)  # cancelled by a newer change
-            results = execute(plan, get_engine(self._engine_name), cancel=token)  # type: ignore[arg-type]
+            results = _execute(
+                plan,
+                cache=self._cache,
+                retry_failed=True,
+                engine=self._engine_name,
+                cancel=token,
+            )
         if token.is_set() or not self._current(gen):
             return  # a newer change is on its way
         it = results.iterations[0]
@@ -512,9 +524,11 @@ class SweepPanel(w.VBox):
             workers = self.workers.value if self.workers.value != 0 else 1
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SweepInterruptedWarning)
-                results = execute(
+                results = _execute(
                     plan,
-                    get_engine(self._engine_name),  # type: ignore[arg-type]
+                    cache=self._cache,
+                    retry_failed=True,
+                    engine=self._engine_name,
                     workers=(os.cpu_count() or 1) if workers == -1 else workers,
                     timeout=timeout,
                     cancel=token,
