@@ -78,6 +78,7 @@ def leftover_processes(allowed_roots: set[int], allowed: set[int]) -> dict[int, 
             pid = st[1]
         return False
 
+    roots = roots | {p for p, (_, cmd) in procs.items() if any(f in cmd for f in _allowed_commands)}
     return {p: v for p, v in procs.items() if p not in allowed and not in_allowed_tree(p)}
 
 
@@ -108,3 +109,31 @@ def warm_processes() -> set[int]:
         if comm == "py3r-spare" and ppid in workers:
             spares.add(pid)
     return workers | spares
+
+
+def running_iterations() -> dict[int, tuple[int, str]]:
+    """Processes of this session that run (or ran) a script: warm-worker children that are not idle
+    spares, and children of the plain subprocess engine."""
+    procs = session_processes()
+    zygotes = {p for p, (_, cmd) in procs.items() if "py3r.behaviour.script._zygote" in cmd}
+    found = {}
+    for pid, (ppid, cmd) in procs.items():
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if (ppid in zygotes and pid not in zygotes and comm != "py3r-spare") or "script._child" in cmd:
+            found[pid] = (ppid, cmd)
+    return found
+
+
+#: Command-line fragments of processes a long-lived fixture owns (a cluster's restarted workers).
+_allowed_commands: set[str] = set()
+
+
+def allow_command(fragment: str) -> None:
+    _allowed_commands.add(fragment)
+
+
+def disallow_command(fragment: str) -> None:
+    _allowed_commands.discard(fragment)

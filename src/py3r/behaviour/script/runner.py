@@ -104,11 +104,11 @@ def _execute(
     if store is not None:
         from .store import lookup
 
-        points, keys = lookup(store, plan, results, retry_failed=retry_failed)
+        points, save = lookup(store, plan, results, retry_failed=retry_failed, timeout=kw.get("timeout"))
         user_callback = on_iteration
 
         def on_iteration(it: Any, res: ScriptResults) -> None:
-            store.put(keys[it.index], plan, it)
+            save(it)
             if user_callback is not None:
                 user_callback(it, res)
 
