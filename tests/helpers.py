@@ -128,7 +128,8 @@ def running_iterations() -> dict[int, tuple[int, str]]:
 
 
 #: Command-line fragments of processes a long-lived fixture owns (a cluster's restarted workers).
-_allowed_commands: set[str] = set()
+#: Python's own multiprocessing resource tracker outlives the pools that start it, by design.
+_allowed_commands: set[str] = {"multiprocessing.resource_tracker"}
 
 
 def allow_command(fragment: str) -> None:

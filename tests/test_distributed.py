@@ -170,3 +170,70 @@ def test_any_concurrent_futures_executor(pool):
     assert sr.to_dataframe().equals(
         sensitivity(EXAMPLE, {"threshold": [1.0, 4.0]}, progress=False).to_dataframe()
     )
+
+
+def test_cli_scheduler_option(client, tmp_path):
+    import subprocess
+    import sys
+
+    address = client.scheduler.address
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "py3r.behaviour.script",
+            "sweep",
+            str(EXAMPLE),
+            "-p",
+            "threshold=1,4",
+            "--scheduler",
+            address,
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].split()[:2] == ["threshold", "fraction_moving"]
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "py3r.behaviour.script",
+            "sweep",
+            str(EXAMPLE),
+            "-p",
+            "threshold=1",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert bad.returncode == 2 and "Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in bad.stderr
+
+
+def test_magic_and_panel_on_the_cluster(client):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from py3r.behaviour.script import panel
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "py3r.behaviour.script")
+    ip.run_cell_magic(
+        "sweep", f"{EXAMPLE} --no-plot --scheduler {client.scheduler.address} -o remote", "threshold = [4.0]"
+    )
+    remote = ip.user_ns["remote"]
+    assert all(it.info["worker"].startswith("tcp://") for it in remote.iterations)
+    p = panel(EXAMPLE, executor=client, cache=None)
+    try:
+        assert p.wait(60)
+        p.sweep_rows["threshold"][1].value = "1, 4"
+        p.start_button.click()
+        assert p.wait(120)
+        assert all(it.info["worker"].startswith("tcp://") for it in p.results.iterations)
+    finally:
+        p.close()

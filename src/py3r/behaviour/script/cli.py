@@ -9,9 +9,10 @@ evaluated as code. Exit status: 0 success, 1 an iteration failed, 2 bad usage or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .discovery import ParamSpec, ScriptSpec, read_script
@@ -167,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="PATH", help="write the table (with failed iterations) to a CSV file")
     p.add_argument("--plot", metavar="PATH", help="write the sensitivity plot to an image file")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the iterations on this Dask scheduler")
     return parser
 
 
@@ -235,8 +237,6 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .runner import sensitivity
-
     spec = read_script(args.script)
     swept: dict[str, list[Any]] = {}
     for name, text in _pairs(args.param, "-p"):
@@ -246,7 +246,39 @@ def _sweep(args: argparse.Namespace) -> int:
     nominal = {name: parse_value(spec, name, text) for name, text in _pairs(args.nominal, "--nominal")}
     if args.plot:
         _need_matplotlib()
-    sr = sensitivity(
+    with _client(args.scheduler) as client:
+        sr = _sweep_with(args, swept, nominal, client)
+    return _report(args, sr)
+
+
+@contextlib.contextmanager
+def _client(address: str | None) -> Iterator[Any]:
+    """A Dask client for ``--scheduler`` (this command owns it and closes it), or None."""
+    if not address:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(
+            "--scheduler needs dask.distributed: pip install 'py3r-behaviour-script[dask]'."
+        ) from None
+    try:
+        client = Client(address, timeout=10)
+    except OSError as exc:
+        raise UsageError(f"Cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _sweep_with(
+    args: argparse.Namespace, swept: dict[str, list[Any]], nominal: dict[str, Any], client: Any
+) -> Any:
+    from .runner import sensitivity
+
+    return sensitivity(
         args.script,
         swept,
         nominal=nominal,
@@ -259,7 +291,11 @@ def _sweep(args: argparse.Namespace) -> int:
         engine=args.engine,
         cache=args.cache,
         retry_failed=args.retry_failed,
+        executor=client,
     )
+
+
+def _report(args: argparse.Namespace, sr: Any) -> int:
     import pandas as pd
 
     table = sr.to_dataframe()

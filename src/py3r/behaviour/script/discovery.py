@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import html
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,10 @@ from typing import Any, Literal
 from ._types import COMPUTED, MISSING, ScriptPath
 
 __all__ = ["ImportSpec", "OutputSpec", "ParamSpec", "ScriptSpec", "read_script"]
+
+#: CPython 3.11's AST conversion is not safe in several threads at once ("AST constructor recursion
+#: depth mismatch"); parses run one at a time (they take a millisecond).
+_AST_LOCK = threading.Lock()
 
 _PACKAGE = "py3r.behaviour.script"
 _ANNOTATION_MODULES = (_PACKAGE, f"{_PACKAGE}.param")
@@ -317,15 +322,20 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
         except UnicodeDecodeError as exc:
             raise ValueError(f"Script {display!r} is not UTF-8 text: {exc}.") from exc
     path = path.resolve()
-    try:
-        tree = ast.parse(source, filename=display)
-    except SyntaxError as exc:
-        raise SyntaxError(
-            f"Script {display} does not parse: {exc.msg} (line {exc.lineno}). Fix the script.",
-            (display, exc.lineno, exc.offset, exc.text, exc.end_lineno, exc.end_offset),
-        ) from None
-    walker = _Walker()
-    walker.visit(tree)
+    with _AST_LOCK:
+        try:
+            tree = ast.parse(source, filename=display)
+        except SyntaxError as exc:
+            raise SyntaxError(
+                f"Script {display} does not parse: {exc.msg} (line {exc.lineno}). Fix the script.",
+                (display, exc.lineno, exc.offset, exc.text, exc.end_lineno, exc.end_offset),
+            ) from None
+        walker = _Walker()
+        walker.visit(tree)
+        return _spec_of(walker, source, path, display)
+
+
+def _spec_of(walker: _Walker, source: str, path: Path, display: str) -> ScriptSpec:
 
     params: dict[str, ParamSpec] = {}
     outputs: dict[str, list[int]] = {}

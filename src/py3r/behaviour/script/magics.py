@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .discovery import ScriptSpec, read_script
+from .discovery import _AST_LOCK, ScriptSpec, read_script
 from .results import is_scalar
 
 __all__ = ["ScriptMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -66,7 +66,8 @@ def parse_sweep_cell(
     """
     known = ", ".join(spec.params) or "none"
     try:
-        tree = ast.parse(cell, filename="<%%sweep cell>")
+        with _AST_LOCK:
+            tree = ast.parse(cell, filename="<%%sweep cell>")
     except SyntaxError as exc:
         raise UsageError(f"The %%sweep cell does not parse: {exc.msg} (line {exc.lineno}).") from None
     names: list[str] = []
@@ -124,6 +125,7 @@ class ScriptMagics(Magics):
     @argument("--timeout", type=float, help="seconds before an iteration is stopped")
     @argument("-o", "--out", metavar="NAME", default="_sweep", help="store the results as NAME")
     @argument("--no-plot", action="store_true", help="do not draw the sensitivity plot")
+    @argument("--scheduler", metavar="ADDRESS", help="run the iterations on this Dask scheduler")
     @argument(
         "--cache",
         nargs="?",
@@ -160,19 +162,24 @@ class ScriptMagics(Magics):
                 f"{spec.display_path}, e.g. {next(iter(spec.params), 'name')} = [1, 2, 3]."
             )
         outputs = [o.strip() for o in args.outputs.split(",") if o.strip()] if args.outputs else None
+        from .cli import UsageError as CLIUsageError
+        from .cli import _client
+
         try:
-            sr = sensitivity(
-                path,
-                swept,
-                nominal=nominal,
-                mode=args.mode,
-                outputs=outputs,
-                workers=args.workers,
-                timeout=args.timeout,
-                progress=True,
-                cache=args.cache,
-            )
-        except (TypeError, ValueError) as exc:
+            with _client(args.scheduler) as client:
+                sr = sensitivity(
+                    path,
+                    swept,
+                    nominal=nominal,
+                    mode=args.mode,
+                    outputs=outputs,
+                    workers=args.workers,
+                    timeout=args.timeout,
+                    progress=True,
+                    cache=args.cache,
+                    executor=client,
+                )
+        except (TypeError, ValueError, CLIUsageError) as exc:
             raise UsageError(str(exc)) from None
         if self.shell is not None:
             self.shell.user_ns[args.out] = sr

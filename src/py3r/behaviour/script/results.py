@@ -7,6 +7,7 @@ pandas is imported only by :meth:`ScriptResults.to_dataframe`.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import sys
@@ -326,11 +327,28 @@ class ScriptResults:
 
     # Saving ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write these results to ``path`` (pickled with cloudpickle; read back with :meth:`load`).
+        """Write these results to ``path``; read them back with :meth:`load`.
 
-        Loading a file unpickles it, which can run code: load only files you wrote yourself, and
-        share results as CSV or Parquet (``to_dataframe()``) instead.
+        The file is a cloudpickle of everything (outputs, logs, failures, timing), written under a
+        temporary name and renamed, so ``path`` never holds a half-written file. Loading it
+        unpickles it, which can run code: load only files you wrote yourself, and share results as
+        CSV or Parquet (``to_dataframe()``) instead. cloudpickle is not a format that crosses Python
+        or library versions.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (replaced if it exists).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from py3r.behaviour.script import run
+        >>> sr = run("examples/open_field/pipeline.py", {"threshold": 3.0})
+        >>> sr.save(os.path.join(tempfile.mkdtemp(), "sr.pkl"))
         """
+        import tempfile
+
         import cloudpickle
 
         state = {
@@ -342,16 +360,34 @@ class ScriptResults:
             "nominal": self.nominal,
             "interrupted": self.interrupted,
             "iterations": self._iterations,
+            "normalise": self._normalise,  # so sr[{"threshold": 3}] still finds 3.0 after load
         }
-        target = os.fspath(path)
-        tmp = f"{target}.tmp-{os.getpid()}"
-        with open(tmp, "wb") as f:
-            cloudpickle.dump(state, f)
-        os.replace(tmp, target)  # never a half-written file under the real name
+        target = os.path.abspath(os.fspath(path))
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".save-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                cloudpickle.dump(state, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ScriptResults:
         """Read results written by :meth:`save` (only from files you trust: this unpickles).
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If the file is not (or not a whole) file written by :meth:`save`.
 
         Examples
         --------
@@ -366,13 +402,21 @@ class ScriptResults:
         """
         import pickle
 
-        with open(path, "rb") as f:
-            state = pickle.load(f)
+        name = os.fspath(path)
+        with open(name, "rb") as f:
+            try:
+                state = pickle.load(f)
+            except (pickle.UnpicklingError, EOFError, ValueError, IndexError) as exc:
+                raise ValueError(
+                    f"{name!r} is not a file written by ScriptResults.save(), or it is truncated "
+                    f"({type(exc).__name__}: {exc})."
+                ) from None
         if not isinstance(state, dict) or state.get("format") != 1:
-            raise ValueError(f"{os.fspath(path)!r} is not a file written by ScriptResults.save().")
+            raise ValueError(f"{name!r} is not a file written by ScriptResults.save().")
         results = cls(state["param_names"], state["output_names"])
         results.script, results.mode = state["script"], state["mode"]
         results.nominal, results.interrupted = state["nominal"], state["interrupted"]
+        results._normalise = state.get("normalise")
         for it in state["iterations"]:
             results._add(it)
         return results

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ScriptPath
 from .discovery import ScriptSpec, read_script
@@ -18,6 +18,9 @@ from .exceptions import IterationFailedWarning
 from .execute import CancelToken, execute
 from .plan import Plan, plan_run, plan_sweep
 from .results import ScriptResults
+
+if TYPE_CHECKING:
+    from .store import RunStore
 
 __all__ = ["inspect", "run", "sensitivity"]
 
@@ -50,6 +53,37 @@ def inspect(script_path: str | Path) -> None:
       summary
     """
     print(read_script(script_path).reference_text())
+
+
+#: Specs of recently read scripts, by (path as given, resolved path, working directory, mtime of the
+#: script's directory): see :func:`_read`.
+_SPECS: dict[tuple[str, str, str, int], tuple[bytes, ScriptSpec]] = {}
+
+
+def _read(script_path: ScriptPath) -> ScriptSpec:
+    """:func:`read_script`, reusing the spec while the script's bytes are unchanged.
+
+    A cache hit of ``run`` is mostly the time to parse the script; the panel reruns the same script
+    again and again. The script is read every time and compared byte for byte, and a file added to
+    or removed from its directory (which changes what counts as a local module) changes the
+    directory's mtime: a reused spec is always the one ``read_script`` would return.
+    """
+    display = os.fspath(script_path)
+    try:
+        path = Path(display).expanduser().resolve()
+        data = path.read_bytes()
+        key = (display, str(path), os.getcwd(), path.parent.stat().st_mtime_ns)
+        source = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text does
+    except (OSError, UnicodeDecodeError):
+        return read_script(script_path)  # with its own error messages
+    known = _SPECS.get(key)
+    if known is not None and known[0] == data:
+        return known[1]
+    spec = read_script(script_path, source=source)
+    if len(_SPECS) >= 32:
+        _SPECS.pop(next(iter(_SPECS)))
+    _SPECS[key] = (data, spec)
+    return spec
 
 
 def _workers(workers: int) -> int:
@@ -131,7 +165,7 @@ def run(
     timeout: float | None = None,
     engine: EngineName | Engine = "auto",
     cancel: CancelToken | None = None,
-    cache: bool | str | os.PathLike[str] | None = None,
+    cache: bool | str | os.PathLike[str] | RunStore | None = None,
     retry_failed: bool = False,
 ) -> ScriptResults:
     """Run a parameterised script exactly once, in a fresh process, with the given parameter values.
@@ -159,10 +193,11 @@ def run(
         imports; the default on Linux and macOS) or "subprocess" (a new interpreter).
     cancel : CancelToken, optional
         Lets another thread stop the run.
-    cache : True or path, optional
+    cache : True, path or RunStore, optional
         A run store: a stored result for the same script sources, values and outputs is returned
-        without running anything (marked ``cached``); a new one is stored. True uses
-        ``.py3r-runs/`` in the working directory (or ``$PY3R_SCRIPT_STORE``).
+        without running anything (marked ``cached``); a new one is stored, failures included. True
+        uses ``.py3r-runs/`` in the working directory (or ``$PY3R_SCRIPT_STORE``). Loading a store
+        unpickles objects: use only stores you wrote yourself.
     retry_failed : bool, default False
         Run again an iteration whose stored result is a failure.
 
@@ -186,7 +221,7 @@ def run(
     >>> list(sr[{"threshold": 0.8}])
     ['tracking']
     """
-    spec = read_script(script_path)
+    spec = _read(script_path)
     plan = plan_run(spec, params, outputs=outputs, stop_after_outputs=stop_after_outputs)
     results = _execute(
         plan, cache=cache, retry_failed=retry_failed, engine=engine, timeout=_timeout(timeout), cancel=cancel
@@ -209,7 +244,7 @@ def sensitivity(
     progress: bool = True,
     engine: EngineName | Engine = "auto",
     cancel: CancelToken | None = None,
-    cache: bool | str | os.PathLike[str] | None = None,
+    cache: bool | str | os.PathLike[str] | RunStore | None = None,
     retry_failed: bool = False,
 ) -> ScriptResults:
     """Run a parameterised script repeatedly, sweeping flagged ``Param`` values.
@@ -249,7 +284,7 @@ def sensitivity(
         How fresh processes are made locally; see :func:`run`.
     cancel : CancelToken, optional
         Lets another thread stop the sweep; finished iterations are kept.
-    cache : True or path, optional
+    cache : True, path or RunStore, optional
         A run store (see :func:`run`). Each iteration is stored as it finishes, so a sweep run
         again after an interruption runs only the iterations that have no stored result.
     retry_failed : bool, default False
@@ -280,7 +315,7 @@ def sensitivity(
     >>> len(sr)
     9
     """
-    spec = read_script(script_path)
+    spec = _read(script_path)
     plan = plan_sweep(
         spec, params, nominal=nominal, mode=mode, outputs=outputs, stop_after_outputs=stop_after_outputs
     )

@@ -166,6 +166,8 @@ def _imported_names(digest: str, text: str) -> tuple[str, ...]:
                 words = part.split()
                 if words:
                     found.append(words[0].split(".")[0])
+        if len(_names_cache) > 4096:
+            _names_cache.clear()
         names = _names_cache[digest] = tuple(dict.fromkeys(n for n in found if n.isidentifier()))
     return names
 
@@ -274,7 +276,8 @@ class RunStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser().absolute()
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.is_symlink() and not self.path.exists():
+            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         _check_directory(self.path)
         self.blobs = self.path / "blobs"
         self.tmp = self.path / "tmp"
@@ -293,6 +296,8 @@ class RunStore:
             db = sqlite3.connect(index, timeout=60, check_same_thread=False, isolation_level=None)
             try:
                 self._init_schema(db)
+                if stat.S_IMODE(index.stat().st_mode) & 0o077:
+                    os.chmod(index, 0o600)  # its -wal and -shm files take the same mode
                 return db
             except BaseException as exc:
                 db.close()
@@ -433,7 +438,8 @@ class RunStore:
                         problem = f"it cannot be loaded ({type(exc).__name__}: {exc})"
             if self._row(key) != row:
                 continue  # replaced meanwhile: read the new entry
-            self._drop(key, digest, f"the stored result of {script} for {params} was ignored: {problem}")
+            shown = json.loads(params)
+            self._drop(key, digest, f"the stored result of {script} for {shown} was ignored: {problem}")
             return None
         return None
 
@@ -685,14 +691,16 @@ def open_store(cache: bool | str | os.PathLike[str] | RunStore | None) -> RunSto
         return store
 
 
-def history(script: str | os.PathLike[str], *, store: bool | str | os.PathLike[str] = True) -> pd.DataFrame:
+def history(
+    script: str | os.PathLike[str], *, store: bool | str | os.PathLike[str] | RunStore = True
+) -> pd.DataFrame:
     """The stored iterations of ``script`` as a DataFrame.
 
     Parameters
     ----------
     script : str or Path
         The script whose history to list.
-    store : True or path, default True
+    store : True, path or RunStore, default True
         The store (True: ``.py3r-runs`` in the working directory, or ``$PY3R_SCRIPT_STORE``).
 
     Returns
@@ -713,6 +721,8 @@ def history(script: str | os.PathLike[str], *, store: bool | str | os.PathLike[s
     >>> table["threshold"].tolist(), table["status"].tolist()
     ([1.0, 2.0, 3.0], ['ok', 'ok', 'ok'])
     """
+    if isinstance(store, RunStore):
+        return store.history(script)
     directory = (os.environ.get(STORE_ENV) or DEFAULT_DIR) if store is True else store
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
         raise TypeError(f"store= takes True or a directory path; got {store!r}.")

@@ -41,7 +41,9 @@ DEBOUNCE = 0.25
 PLOT_EVERY = 0.5
 
 
-def panel(script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True) -> SweepPanel:
+def panel(
+    script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True, executor: Any = None
+) -> SweepPanel:
     """A panel of controls for ``script``: live reruns and sweeps, in a notebook.
 
     Parameters
@@ -54,6 +56,8 @@ def panel(script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True)
         The run store the panel reads and fills (see :func:`run`): moving a slider back to a value
         seen before shows its result at once. True is ``.py3r-runs/`` in the working directory
         (or ``$PY3R_SCRIPT_STORE``); None keeps nothing. Stored failures are always run again.
+    executor : dask.distributed.Client or concurrent.futures.Executor, optional
+        Run the Sweep tab's iterations there (live reruns stay local, where they are fastest).
 
     Returns
     -------
@@ -68,7 +72,7 @@ def panel(script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True)
     ['centre_fraction', 'interpolate_gaps', 'seed']
     >>> p.close()
     """
-    return SweepPanel(script, engine=engine, cache=cache)
+    return SweepPanel(script, engine=engine, cache=cache, executor=executor)
 
 
 def _bounds(p: ParamSpec) -> tuple[float, float]:
@@ -215,11 +219,14 @@ class SweepPanel(w.VBox):
         The results of the last sweep (also while it runs: points arrive in it).
     """
 
-    def __init__(self, script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True) -> None:
+    def __init__(
+        self, script: ScriptPath, *, engine: EngineName = "auto", cache: Any = True, executor: Any = None
+    ) -> None:
         self.spec = read_script(script)
         self.script = str(script)
         self._engine_name = engine
         self._cache = cache
+        self._executor = executor
         self.last_run: ScriptResults | None = None
         self.results: ScriptResults | None = None
         self._busy = 0
@@ -524,15 +531,20 @@ class SweepPanel(w.VBox):
             workers = self.workers.value if self.workers.value != 0 else 1
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SweepInterruptedWarning)
+                where: dict[str, Any] = (
+                    {"executor": self._executor}
+                    if self._executor is not None
+                    else {"workers": (os.cpu_count() or 1) if workers == -1 else workers}
+                )
                 results = _execute(
                     plan,
                     cache=self._cache,
                     retry_failed=True,
                     engine=self._engine_name,
-                    workers=(os.cpu_count() or 1) if workers == -1 else workers,
                     timeout=timeout,
                     cancel=token,
                     on_iteration=arrived,
+                    **where,
                 )
             self.results = results
             self._refresh_sweep(results)
