@@ -211,12 +211,16 @@ def run_task(task: Task, result_fd: int, life_fd: int, *, prepared: bool = False
     module.__file__ = script_path
     module.__builtins__ = __builtins__  # type: ignore[attr-defined]
     sys.modules["__main__"] = module
-    lines = task.source.splitlines(keepends=True)
-    linecache.cache[script_path] = (len(task.source), None, lines, script_path)
-    code = compile(task.source, script_path, "exec", dont_inherit=True)
+    # A notebook runs cell by cell: each cell is its own "file", so tracebacks name the cell.
+    cells = task.extra.get("cells") or [(script_path, task.source)]
+    for filename, text in cells:
+        linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     exit_code = 0
     try:
-        exec(code, module.__dict__)
+        if task.extra.get("ipython"):
+            module.__dict__["get_ipython"] = _minimal_shell(module)
+        for filename, text in cells:
+            exec(compile(text, filename, "exec", dont_inherit=True), module.__dict__)
     except SystemExit as exc:
         code_ = exc.code
         if code_ is None or code_ == 0:
@@ -245,6 +249,21 @@ def run_task(task: Task, result_fd: int, life_fd: int, *, prepared: bool = False
         _hard_exit(1)
     hook.send("done", {"stopped": False, "delivered": sorted(hook.delivered)})
     _finish(exit_code)
+
+
+def _minimal_shell(module: types.ModuleType) -> Any:
+    """An IPython shell whose namespace is the notebook's, so magics, ``!`` and ``?`` work."""
+    try:
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+    except ImportError:
+        raise ImportError(
+            "This notebook uses IPython syntax (magics, ! or ?), which needs IPython: pip install ipython."
+        ) from None
+    config = Config()
+    config.HistoryManager.enabled = False  # nothing written to the user's IPython history
+    shell = InteractiveShell.instance(config=config, user_module=module, user_ns=module.__dict__)
+    return shell.get_ipython
 
 
 def _finish(code: int) -> NoReturn:

@@ -14,6 +14,7 @@ import ast
 import html
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -122,21 +123,38 @@ class ScriptSpec:
         return list(self.outputs)
 
     def where(self, line: int) -> str:
-        """``'pipeline.py, line 12'``: how messages cite a place in the script."""
-        return f"{self.display_path}, line {line}"
+        """``'pipeline.py, line 12'``, or ``'pipeline.ipynb, cell 3 (id …), line 2'``: a place."""
+        return _locate(self.display_path, self.extra.get("cells"), line)
+
+    def cell_of(self, line: int) -> str | None:
+        """For a notebook, ``'cell 3'`` (with its id where it has one) holding ``line``; else None."""
+        cells = self.extra.get("cells")
+        if not cells:
+            return None
+        cell, _ = _cell_at(cells, line)
+        return f"cell {cell['index']}" + (f" (id {cell['id']})" if cell.get("id") else "")
 
     def reference_text(self) -> str:
         """The layout :func:`inspect` prints."""
         lines = [f"Script: {self.display_path}", "", "Parameters:"]
         for p in self.params.values():
+            where = f"  [{self.cell_of(p.line)}]" if self.extra.get("cells") else ""
             if p.required:
-                lines.append(f"  {p.name:<20} required")
+                lines.append(f"  {p.name:<20} required{where}")
             else:
-                lines.append(f"  {p.name:<20} {p.describe_default():<18}  type={p.type}")
+                lines.append(f"  {p.name:<20} {p.describe_default():<18}  type={p.type}{where}")
         if not self.params:
             lines.append("  (none)")
         lines += ["", "Outputs:"]
-        lines += [f"  {o.name}" for o in self.outputs.values()] or ["  (none)"]
+        for o in self.outputs.values():
+            where = (
+                f"  [{', '.join(dict.fromkeys(str(self.cell_of(n)) for n in o.lines))}]"
+                if self.extra.get("cells")
+                else ""
+            )
+            lines.append(f"  {o.name}{where}")
+        if not self.outputs:
+            lines.append("  (none)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -145,16 +163,20 @@ class ScriptSpec:
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(self.reference_text())
 
+    def _line(self, line: int) -> str:
+        return self.where(line).split(", ", 1)[1] if self.extra.get("cells") else str(line)
+
     def _repr_html_(self) -> str:
         esc = html.escape
         rows = "".join(
             f"<tr><td><code>{esc(p.name)}</code></td>"
             f"<td>{'' if p.required else esc(p.describe_default().removeprefix('default='))}</td>"
-            f"<td>{esc(p.type)}</td><td>{'yes' if p.required else ''}</td><td>{p.line}</td></tr>"
+            f"<td>{esc(p.type)}</td><td>{'yes' if p.required else ''}</td>"
+            f"<td>{esc(self._line(p.line))}</td></tr>"
             for p in self.params.values()
         )
         outs = "".join(
-            f"<tr><td><code>{esc(o.name)}</code></td><td>{', '.join(map(str, o.lines))}</td></tr>"
+            f"<tr><td><code>{esc(o.name)}</code></td><td>{esc(', '.join(map(self._line, o.lines)))}</td></tr>"
             for o in self.outputs.values()
         )
         return (
@@ -308,6 +330,9 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
     """
     display = os.fspath(script_path)
     path = Path(display).expanduser()
+    extra: dict[str, Any] = {}
+    if source is None and path.suffix == ".ipynb" and path.is_file():
+        source, extra = _read_notebook(path, display)
     if source is None:
         if not path.exists():
             raise FileNotFoundError(
@@ -322,20 +347,104 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
         except UnicodeDecodeError as exc:
             raise ValueError(f"Script {display!r} is not UTF-8 text: {exc}.") from exc
     path = path.resolve()
+    cells = extra.get("cells")
     with _AST_LOCK:
         try:
             tree = ast.parse(source, filename=display)
         except SyntaxError as exc:
+            where = _locate(display, cells, exc.lineno or 1)
             raise SyntaxError(
-                f"Script {display} does not parse: {exc.msg} (line {exc.lineno}). Fix the script.",
+                f"Script {where} does not parse: {exc.msg}. Fix the script.",
                 (display, exc.lineno, exc.offset, exc.text, exc.end_lineno, exc.end_offset),
             ) from None
         walker = _Walker()
         walker.visit(tree)
-        return _spec_of(walker, source, path, display)
+        spec = _spec_of(walker, source, path, display, lambda line: _locate(display, cells, line))
+    spec.extra.update(extra)
+    return spec
 
 
-def _spec_of(walker: _Walker, source: str, path: Path, display: str) -> ScriptSpec:
+def _cell_at(cells: list[dict[str, Any]], line: int) -> tuple[dict[str, Any], int]:
+    """The cell holding combined line ``line``, and the line within that cell."""
+    for cell in cells:
+        if cell["start"] <= line < cell["start"] + cell["lines"]:
+            return cell, line - cell["start"] + 1
+    return cells[-1], line - cells[-1]["start"] + 1
+
+
+def _locate(display: str, cells: list[dict[str, Any]] | None, line: int) -> str:
+    if not cells:
+        return f"{display}, line {line}"
+    cell, within = _cell_at(cells, line)
+    ident = f" (id {cell['id']})" if cell.get("id") else ""
+    return f"{display}, cell {cell['index']}{ident}, line {within}"
+
+
+def _read_notebook(path: Path, display: str) -> tuple[str, dict[str, Any]]:
+    """A notebook's code cells, in order, as one Python source (IPython syntax transformed).
+
+    Markdown and raw cells are ignored, so are outputs and execution counts. Each cell keeps its
+    own file name, so that the child runs it as a cell and tracebacks name it.
+    """
+    try:
+        import nbformat
+    except ImportError:
+        raise ImportError(
+            f"Reading the notebook {display} needs nbformat: pip install 'py3r-behaviour-script[notebook]'."
+        ) from None
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        transform: Any = TransformerManager().transform_cell
+    except ImportError:
+        transform = None
+    nb = nbformat.read(path, as_version=4)
+    cells: list[dict[str, Any]] = []
+    line = 1
+    needs_ipython = False
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        raw = cell.source if cell.source.endswith("\n") else cell.source + "\n"
+        ident = cell.get("id")
+        label = f"cell {index}" + (f" (id {ident})" if ident else "")
+        if transform is None:
+            try:
+                ast.parse(raw)
+            except SyntaxError:
+                raise ImportError(
+                    f"{display}, {label} uses IPython syntax (magics, ! or ?), which needs IPython: "
+                    "pip install ipython."
+                ) from None
+            python = raw
+        else:
+            python = transform(raw)
+            python = python if python.endswith("\n") else python + "\n"
+        uses = python.strip() != raw.strip()
+        needs_ipython |= uses
+        n = python.count("\n")
+        cells.append(
+            {
+                "index": index,
+                "id": ident,
+                "start": line,
+                "lines": n,
+                "filename": f"{path.resolve()}, {label}",
+                "source": python,
+                "ipython": uses,
+            }
+        )
+        line += n
+    source = "".join(c["source"] for c in cells)
+    task = {"cells": [(c["filename"], c["source"]) for c in cells], "ipython": needs_ipython}
+    return source, {"cells": cells, "task": task}
+
+
+def _spec_of(
+    walker: _Walker, source: str, path: Path, display: str, locate: Callable[[int], str]
+) -> ScriptSpec:
+    def at(line: int) -> str:  # "line 3", or "cell 2 (id …), line 1" in a notebook
+        return locate(line)[len(display) + 2 :]
 
     params: dict[str, ParamSpec] = {}
     outputs: dict[str, list[int]] = {}
@@ -345,7 +454,7 @@ def _spec_of(walker: _Walker, source: str, path: Path, display: str) -> ScriptSp
         if kind is None:
             continue
         call = site.call
-        where = f"{display}, line {call.lineno}"
+        where = locate(call.lineno)
         name_nodes = [k.value for k in call.keywords if k.arg == "name"]
         if not name_nodes:
             raise ValueError(
@@ -366,18 +475,18 @@ def _spec_of(walker: _Walker, source: str, path: Path, display: str) -> ScriptSp
         if kind == "Param":
             if name in params:
                 raise ValueError(
-                    f"Param {name!r} is declared twice in {display}: on line {params[name].line} and on "
-                    f"line {call.lineno}. Give each parameter one call site, or different names."
+                    f"Param {name!r} is declared twice in {display}: on {at(params[name].line)} and on "
+                    f"{at(call.lineno)}. Give each parameter one call site, or different names."
                 )
-            params[name] = _param_spec(name, call, display)
+            params[name] = _param_spec(name, call, locate)
         else:
             outputs.setdefault(name, []).append(call.lineno)
             output_pos.setdefault(name, (call.lineno, call.col_offset))
     for name in params:
         if name in outputs:
             raise ValueError(
-                f"{name!r} is used both as a Param (line {params[name].line}) and as an Output "
-                f"(line {outputs[name][0]}) in {display}. Rename one of them."
+                f"{name!r} is used both as a Param ({at(params[name].line)}) and as an Output "
+                f"({at(outputs[name][0])}) in {display}. Rename one of them."
             )
     # Order by position, not by walk order: an Output nested in an `if` stays before later ones.
     ordered_outputs = sorted(outputs, key=output_pos.__getitem__)
@@ -409,7 +518,7 @@ def _resolve(callee: tuple[str, ...], walker: _Walker) -> str | None:
     return None
 
 
-def _param_spec(name: str, call: ast.Call, display: str) -> ParamSpec:
+def _param_spec(name: str, call: ast.Call, locate: Callable[[int], str]) -> ParamSpec:
     default_node: ast.expr | None = call.args[0] if call.args else None
     for kw in call.keywords:
         if kw.arg == "default":
@@ -421,7 +530,7 @@ def _param_spec(name: str, call: ast.Call, display: str) -> ParamSpec:
     if not ok:
         if value is not None:  # a literal, but a list/dict/tuple/...: never a valid default
             raise ValueError(
-                f"Param {name!r} in {display}, line {call.lineno} has the default {text}, a "
+                f"Param {name!r} in {locate(call.lineno)} has the default {text}, a "
                 f"{type(value).__name__}; a default must be a bool, int, float, str or None."
             )
         return ParamSpec(name, COMPUTED, "computed", call.lineno, call.col_offset, text)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -58,6 +59,7 @@ def inspect(script_path: str | Path) -> None:
 #: Specs of recently read scripts, by (path as given, resolved path, working directory, mtime of the
 #: script's directory): see :func:`_read`.
 _SPECS: dict[tuple[str, str, str, int], tuple[bytes, ScriptSpec]] = {}
+_SPECS_LOCK = threading.Lock()
 
 
 def _read(script_path: ScriptPath) -> ScriptSpec:
@@ -69,6 +71,8 @@ def _read(script_path: ScriptPath) -> ScriptSpec:
     directory's mtime: a reused spec is always the one ``read_script`` would return.
     """
     display = os.fspath(script_path)
+    if display.endswith(".ipynb"):
+        return read_script(script_path)  # a notebook's source is its code cells, not its bytes
     try:
         path = Path(display).expanduser().resolve()
         data = path.read_bytes()
@@ -80,9 +84,10 @@ def _read(script_path: ScriptPath) -> ScriptSpec:
     if known is not None and known[0] == data:
         return known[1]
     spec = read_script(script_path, source=source)
-    if len(_SPECS) >= 32:
-        _SPECS.pop(next(iter(_SPECS)))
-    _SPECS[key] = (data, spec)
+    with _SPECS_LOCK:  # the panel reruns from threads
+        if len(_SPECS) >= 32:
+            _SPECS.pop(next(iter(_SPECS)))
+        _SPECS[key] = (data, spec)
     return spec
 
 
