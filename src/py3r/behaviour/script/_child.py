@@ -260,9 +260,13 @@ def _minimal_shell(module: types.ModuleType) -> Any:
         raise ImportError(
             "This notebook uses IPython syntax (magics, ! or ?), which needs IPython: pip install ipython."
         ) from None
+    class HeadlessShell(InteractiveShell):  # type: ignore[misc]
+        def enable_gui(self, gui: Any = None) -> None:
+            """There is no event loop to integrate with here: ``%matplotlib inline`` just works."""
+
     config = Config()
     config.HistoryManager.enabled = False  # nothing written to the user's IPython history
-    shell = InteractiveShell.instance(config=config, user_module=module, user_ns=module.__dict__)
+    shell = HeadlessShell.instance(config=config, user_module=module, user_ns=module.__dict__)
     return shell.get_ipython
 
 

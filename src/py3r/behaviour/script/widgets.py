@@ -115,7 +115,7 @@ class _Control:
 
     def __init__(self, spec: ScriptSpec, p: ParamSpec) -> None:
         self.spec, self.param = spec, p
-        tip = f"{p.name}: {p.type}, {spec.display_path} line {p.line}"
+        tip = f"{p.name}: {p.type}, {spec.where(p.line)}"
         style = {"description_width": "140px"}
         layout = w.Layout(width="420px")
         self.bounds: tuple[w.Widget, w.Widget] | None = None
