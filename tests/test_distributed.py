@@ -140,26 +140,42 @@ def test_worker_killed_mid_task_is_recorded(client, tmp_path):
 
 
 def test_cancel_stops_running_tasks_and_keeps_finished(client, tmp_path):
-    token = CancelToken()
+    # Through the streaming hook the panel uses, so the test knows when points 0 and 1 have arrived.
+    from py3r.behaviour.script.discovery import read_script
+    from py3r.behaviour.script.plan import plan_sweep
+    from py3r.behaviour.script.runner import _execute
 
-    def cancel_when_slow_started():
-        wait_for(lambda: (tmp_path / "started-3").exists(), timeout=120)
+    token = CancelToken()
+    arrived: list[int] = []
+    plan = plan_sweep(
+        read_script(SCRIPTS / "slow_steps.py"),
+        {"i": [1, 3]},
+        nominal={"marker_dir": str(tmp_path), "slow_from": 3},
+    )
+
+    def cancel_when_only_the_slow_point_runs():
+        wait_for(
+            lambda: (tmp_path / "started-3").exists() and len(arrived) == 2,
+            timeout=120,
+            what="points 0 and 1 back and point 3 started",
+        )
         token.cancel()
 
-    t = threading.Thread(target=cancel_when_slow_started)
+    t = threading.Thread(target=cancel_when_only_the_slow_point_runs)
     t.start()
     with pytest.warns(SweepInterruptedWarning):
-        sr = sensitivity(
-            SCRIPTS / "slow_steps.py",
-            {"i": [1, 3]},
-            nominal={"marker_dir": str(tmp_path), "slow_from": 3},
+        sr = _execute(
+            plan,
+            cache=None,
+            retry_failed=False,
             executor=client,
             cancel=token,
             progress=False,
+            on_iteration=lambda it, res: arrived.append(it.params["i"]),
         )
     t.join()
     statuses = {it.params["i"]: it.status for it in sr.iterations}
-    assert statuses[3] == "cancelled" and statuses[1] == "ok" and sr.interrupted
+    assert statuses == {0: "ok", 1: "ok", 3: "cancelled"} and sr.interrupted
     wait_for(lambda: not running_iterations(), timeout=30, what="the cancelled iteration's process to go")
 
 
@@ -237,3 +253,10 @@ def test_magic_and_panel_on_the_cluster(client):
         assert all(it.info["worker"].startswith("tcp://") for it in p.results.iterations)
     finally:
         p.close()
+
+
+def test_notebook_pipeline_on_the_cluster(client):
+    notebook = EXAMPLE.with_suffix(".ipynb")
+    sr = sensitivity(notebook, {"threshold": [4.0]}, executor=client, progress=False)
+    assert sr[{"threshold": 4.0}]["fraction_moving"] == pytest.approx(0.5627416988931857)
+    assert "Wall time" in sr.iteration({"threshold": 4.0}).stdout  # its %time cell ran there

@@ -50,6 +50,7 @@ def _run_remote(task: dict[str, Any], event: str | None = None, token: CancelTok
     from .execute import execute
 
     spec = read_script(task["path"], source=task["source"])
+    spec.extra["task"] = task["extra"]  # a notebook's cells, run one by one there too
     point = Point(0, task["key"], task["values"])
     plan = Plan(
         spec, list(task["key"]), [point], tuple(task["capture"]), task["explicit"], task["stop_after"]
@@ -107,6 +108,7 @@ def execute_on(
         "explicit": plan.explicit_outputs,
         "stop_after": plan.stop_after_outputs,
         "timeout": timeout,
+        "extra": dict(spec.extra.get("task", {})),
     }
     event_name = f"py3r-cancel-{uuid.uuid4().hex}" if dask else None
     local_token = CancelToken() if not dask else None
