@@ -260,6 +260,7 @@ def _minimal_shell(module: types.ModuleType) -> Any:
         raise ImportError(
             "This notebook uses IPython syntax (magics, ! or ?), which needs IPython: pip install ipython."
         ) from None
+
     class HeadlessShell(InteractiveShell):  # type: ignore[misc]
         def enable_gui(self, gui: Any = None) -> None:
             """There is no event loop to integrate with here: ``%matplotlib inline`` just works."""

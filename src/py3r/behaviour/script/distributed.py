@@ -22,7 +22,7 @@ import warnings
 from typing import Any
 
 from .exceptions import SweepInterruptedWarning
-from .execute import CancelToken, new_results
+from .execute import CancelToken, mark_cancelled, new_results
 from .plan import Plan, Point
 from .results import Failure, Iteration, ScriptResults
 
@@ -157,23 +157,8 @@ def execute_on(
         if bar is not None:
             bar.close()
     if interrupted:
-        for fut in pending:
-            point = futures[fut]
-            results._add(
-                Iteration(
-                    index=point.index,
-                    params=dict(point.key),
-                    values=dict(point.values),
-                    status="cancelled",
-                    failure=Failure("cancelled", "The iteration was cancelled before it finished."),
-                )
-            )
-        results.interrupted = True
-        warnings.warn(
-            f"Interrupted: {sum(it.ok for it in results.iterations)} of {len(plan.points)} iterations of "
-            f"{spec.display_path} had finished and are kept; the others are marked cancelled.",
-            SweepInterruptedWarning,
-            stacklevel=3,
+        mark_cancelled(
+            results, plan, (futures[f] for f in pending), "The iteration was cancelled before it finished."
         )
     results._sort()
     return results

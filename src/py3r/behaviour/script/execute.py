@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +186,28 @@ def failure_of(run: _Run, plan: Plan, timeout: float | None, code: int | None, s
             stderr_tail=stderr,
         )
     return None
+
+
+def mark_cancelled(results: ScriptResults, plan: Plan, points: Iterable[Point], why: str) -> None:
+    """Record ``points`` as cancelled, mark ``results`` interrupted and say what was kept."""
+    for point in points:
+        results._add(
+            Iteration(
+                index=point.index,
+                params=dict(point.key),
+                values=dict(point.values),
+                status="cancelled",
+                failure=Failure("cancelled", why),
+            )
+        )
+    results.interrupted = True
+    done = sum(it.ok for it in results.iterations)
+    warnings.warn(
+        f"Interrupted: {done} of {len(plan.points)} iterations of {plan.spec.display_path} had "
+        "finished and are kept; the others are marked cancelled.",
+        SweepInterruptedWarning,
+        stacklevel=5,  # mark_cancelled < execute < _execute < run/sensitivity < the caller
+    )
 
 
 def execute(
@@ -394,24 +416,7 @@ def execute(
         if bar is not None:
             bar.close()
     if interrupted:
-        for point in pending:
-            results._add(
-                Iteration(
-                    index=point.index,
-                    params=dict(point.key),
-                    values=dict(point.values),
-                    status="cancelled",
-                    failure=Failure("cancelled", "The iteration was cancelled before it started."),
-                )
-            )
-        results.interrupted = True
-        done = sum(it.ok for it in results.iterations)
-        warnings.warn(
-            f"Interrupted: {done} of {len(plan.points)} iterations of {plan.spec.display_path} had "
-            "finished and are kept; the others are marked cancelled.",
-            SweepInterruptedWarning,
-            stacklevel=3,
-        )
+        mark_cancelled(results, plan, pending, "The iteration was cancelled before it started.")
     results._sort()
     return results
 
