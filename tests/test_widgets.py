@@ -127,6 +127,7 @@ def test_sweep_runs_with_progress_table_and_plot(script, make_panel):
     assert len(p.results) == 9 and p.results.mode == "grid"
     assert p.results[{"n": 2, "scale": 1.0}]["value"] == 2.0
     assert "<table" in p.sweep_table.value and p.sweep_plot.value[:4] == b"\x89PNG"
+    assert "None" not in p.sweep_table.value  # the error column is blank where a point ran
     assert "Done: 9 points, 0 failed." in p.sweep_status.value
 
 
