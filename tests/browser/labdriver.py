@@ -1,11 +1,13 @@
 """Drive a real JupyterLab in a real browser: a server fixture, a page fixture and helpers.
 
 Playwright drives Debian's chromium (never a downloaded browser). Test modules import the
-fixtures from this module.
+fixtures from this module; scripts (docs/images/make_images.py) use the plain functions
+:func:`start_server`, :func:`stop_server` and :func:`chromium_page`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -15,8 +17,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import nbformat
 import pytest
@@ -73,6 +77,7 @@ class Server:
     token: str
     root: Path
     proc: subprocess.Popen
+    log: IO[bytes]
 
 
 def _free_port() -> int:
@@ -81,13 +86,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def jupyter_server(tmp_path_factory):
-    """JupyterLab on loopback, with config, data and runtime dirs of its own."""
-    base = tmp_path_factory.mktemp("jupyter")
+def start_server(base: Path, env: dict[str, str] | None = None) -> Server:
+    """Start JupyterLab on loopback, with config, data and runtime dirs of its own under ``base``.
+
+    Notebooks live in ``base / "notebooks"`` (the server's root). Stop it with :func:`stop_server`.
+    """
     root = base / "notebooks"
     root.mkdir()
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     for var, sub in [
         ("JUPYTER_CONFIG_DIR", "config"),
         ("JUPYTER_DATA_DIR", "data"),
@@ -104,7 +110,7 @@ def jupyter_server(tmp_path_factory):
         )
     )
     token, port = secrets.token_hex(16), _free_port()
-    log = open(base / "server.log", "wb")  # noqa: SIM115 (open for the whole session)
+    log = open(base / "server.log", "wb")  # noqa: SIM115 (open as long as the server runs)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -126,29 +132,24 @@ def jupyter_server(tmp_path_factory):
         stderr=log,
         start_new_session=True,
     )
-    allow_process_tree(proc.pid)
-    url = f"http://127.0.0.1:{port}/"
+    server = Server(f"http://127.0.0.1:{port}/", token, root, proc, log)
     deadline = time.monotonic() + 120
     while True:
         try:
-            with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2) as r:
+            with urllib.request.urlopen(f"{server.url}api/status?token={token}", timeout=2) as r:
                 if r.status == 200:
-                    break
+                    return server
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            _stop(proc)
+            stop_server(server)
             raise RuntimeError(f"JupyterLab did not start: {(base / 'server.log').read_text()[-3000:]}")
         time.sleep(0.2)
-    yield Server(url, token, root, proc)
-    _stop(proc)
-    log.close()
-    disallow_process_tree(proc.pid)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_server(server: Server) -> None:
     """SIGTERM lets the server shut its kernels down; SIGKILL if it does not end in time."""
+    proc = server.proc
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -156,17 +157,39 @@ def _stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    server.log.close()
+
+
+@contextlib.contextmanager
+def chromium_page(width: int = 1400, height: int = 1000, **context: Any) -> Iterator[Any]:
+    """A page of Debian's chromium, driven by Playwright (never a downloaded browser).
+
+    ``context`` goes to ``browser.new_page`` (e.g. ``device_scale_factor``).
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height}, **context)
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory):
+    """JupyterLab on loopback for the whole session (see :func:`start_server`)."""
+    server = start_server(tmp_path_factory.mktemp("jupyter"))
+    allow_process_tree(server.proc.pid)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+        disallow_process_tree(server.proc.pid)
 
 
 @pytest.fixture
 def browser_page():
     """A page of Debian's chromium, driven by Playwright (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            yield page
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
