@@ -298,7 +298,7 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
 
     Parameters
     ----------
-    script_path : str or path-like
+    script_path : str or os.PathLike
         Path to a Python script containing ``Param`` and/or ``Output`` calls.
     source : str, optional
         The script's text, when it is already in hand (it is otherwise read from ``script_path``).

@@ -38,7 +38,26 @@ Status = Literal["ok", "failed", "cancelled"]
 
 @dataclass
 class Failure:
-    """Why an iteration failed. ``str(failure)`` is the message kept in ``errors``."""
+    """Why an iteration failed. ``str(failure)`` is the message kept in ``errors``.
+
+    Attributes
+    ----------
+    kind : str
+        The cause: ``"exception"``, ``"exit"``, ``"signal"``, ``"timeout"``, ``"unpicklable"``,
+        ``"too_large"``, ``"missing_outputs"``, ``"cancelled"`` or ``"worker"``.
+    message : str
+        One or more full sentences saying what happened.
+    exc_type, exc_message : str or None
+        The exception's type and text, when the script raised.
+    traceback : str or None
+        The script's traceback (frames of the runner trimmed away), when the script raised.
+    exit_code : int or None
+        The process's exit code (negative: killed by that signal), when it is known.
+    signal : str or None
+        The name of the signal that killed the process (e.g. ``"SIGSEGV"``).
+    stderr_tail : str
+        The last lines the iteration wrote to stderr.
+    """
 
     kind: FailureKind
     #: One or more full sentences saying what happened.
@@ -64,7 +83,31 @@ class Failure:
 
 @dataclass
 class Iteration:
-    """One iteration's record: parameters, outputs, status, logs and timing."""
+    """One iteration's record: parameters, outputs, status, logs and timing.
+
+    Attributes
+    ----------
+    index : int
+        Its position in the plan.
+    params : dict
+        The parameters results are keyed by.
+    values : dict
+        Every value injected into the script (``params`` plus nominal values of others).
+    outputs : dict
+        The outputs captured, including those produced before a failure.
+    status : str
+        ``"ok"``, ``"failed"`` or ``"cancelled"``.
+    failure : Failure or None
+        Why it failed or was cancelled; None when it completed.
+    stdout, stderr : str
+        What the script printed (the last 256 KiB of each).
+    wall_time : float
+        Seconds from start to the script's last output or end.
+    cached : bool
+        True when it was served from a run store without running.
+    info : dict
+        Extra facts an engine records (``engine``, ``pid``, ``cwd``, ``worker`` on a cluster).
+    """
 
     index: int
     #: The parameters results are keyed by.
@@ -138,6 +181,16 @@ class ScriptResults:
         Failed iterations as ``(param_dict, error_message)`` pairs.
     iterations : list of Iteration
         Every iteration in plan order, with status, outputs, logs and wall time.
+    failures : list of Iteration
+        The iterations that failed or were cancelled.
+    interrupted : bool
+        True when the call was interrupted (Ctrl-C or Cancel) before every iteration ran.
+    script : str or None
+        The script's path as it was given.
+    mode : str or None
+        ``"run"``, ``"independent"`` or ``"grid"``.
+    nominal : dict or None
+        Nominal values of the swept parameters (independent sweeps).
 
     Examples
     --------

@@ -193,12 +193,14 @@ def run(
         no statement after it runs.
     timeout : float, optional
         Seconds after which the script is stopped and the run recorded as timed out.
-    engine : {"auto", "fork", "subprocess"} or Engine, default "auto"
+    engine : str or Engine, default "auto"
         How the fresh process is made: "fork" (a warm worker that has already imported the script's
-        imports; the default on Linux and macOS) or "subprocess" (a new interpreter).
+        imports; the default on Linux and macOS) or "subprocess" (a new interpreter). "auto" picks
+        "fork" where it is available, unless the environment variable ``PY3R_SCRIPT_ENGINE`` names
+        another.
     cancel : CancelToken, optional
         Lets another thread stop the run.
-    cache : True, path or RunStore, optional
+    cache : bool or path or RunStore, optional
         A run store: a stored result for the same script sources, values and outputs is returned
         without running anything (marked ``cached``); a new one is stored, failures included. True
         uses ``.py3r-runs/`` in the working directory (or ``$PY3R_SCRIPT_STORE``). Loading a store
@@ -285,11 +287,11 @@ def sensitivity(
         Run the iterations there instead of locally (each still in a fresh process).
     progress : bool, default True
         Show a progress bar (tqdm.auto: a widget in notebooks, text in terminals).
-    engine : {"auto", "fork", "subprocess"} or Engine, default "auto"
-        How fresh processes are made locally; see :func:`run`.
+    engine : str or Engine, default "auto"
+        How fresh processes are made locally: "auto", "fork" or "subprocess"; see :func:`run`.
     cancel : CancelToken, optional
         Lets another thread stop the sweep; finished iterations are kept.
-    cache : True, path or RunStore, optional
+    cache : bool or path or RunStore, optional
         A run store (see :func:`run`). Each iteration is stored as it finishes, so a sweep run
         again after an interruption runs only the iterations that have no stored result.
     retry_failed : bool, default False

@@ -700,7 +700,7 @@ def history(
     ----------
     script : str or Path
         The script whose history to list.
-    store : True, path or RunStore, default True
+    store : bool or path or RunStore, default True
         The store (True: ``.py3r-runs`` in the working directory, or ``$PY3R_SCRIPT_STORE``).
 
     Returns
