@@ -27,6 +27,9 @@ def test_get_engine(monkeypatch):
     assert isinstance(get_engine(), SubprocessEngine)
     with pytest.raises(ValueError, match="engine must be 'auto', 'fork', 'subprocess'"):
         get_engine("threads")  # type: ignore[arg-type]
+    monkeypatch.setenv("PY3R_SCRIPT_ENGINE", "fast")
+    with pytest.raises(ValueError, match=r"PY3R_SCRIPT_ENGINE must be .* got 'fast'\. Set one of those"):
+        get_engine()
 
 
 def test_no_state_leaks_between_iterations(engine, tmp_path):

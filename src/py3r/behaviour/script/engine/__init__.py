@@ -35,4 +35,9 @@ def get_engine(engine: EngineName | Engine = "auto") -> Engine:
         return ForkEngine()
     if name == "subprocess":
         return SubprocessEngine()
+    if name != engine:
+        raise ValueError(
+            f"The environment variable PY3R_SCRIPT_ENGINE must be 'auto', 'fork' or 'subprocess'; "
+            f"got {name!r}. Set one of those, or unset it."
+        )
     raise ValueError(f"engine must be 'auto', 'fork', 'subprocess' or an Engine; got {engine!r}.")
