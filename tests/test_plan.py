@@ -114,6 +114,8 @@ def test_run_plan_errors(spec):
         plan_run(spec, {"windwo": 3, "req": 1})
     with pytest.raises(ValueError, match=r"'summry' is not an output of .*Did you mean 'summary'\?"):
         plan_run(spec, {"req": 1}, outputs=["summry"])
+    with pytest.raises(TypeError, match=r"params must be a dict of parameter values; got the list \[1\]\."):
+        plan_run(spec, [1])  # type: ignore[arg-type]
 
 
 def test_outputs_in_source_order(spec):

@@ -202,9 +202,9 @@ def plan_run(
     stop_after_outputs: bool = False,
 ) -> Plan:
     """The one-point plan of :func:`run`."""
-    params = dict(params or {})
-    if not isinstance(params, dict):
+    if params is not None and not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of parameter values; got {_described(params)}.")
+    params = dict(params or {})
     _unknown(spec, params, "Parameter")
     values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
     _require(spec, values, "run(script, {{{name!r}: ...}})")
