@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
-from helpers import EXAMPLE, ROOT, SCRIPTS
+from helpers import EXAMPLE, ROOT, SCRIPTS, wait_for
 from py3r.behaviour.script import read_script
 from py3r.behaviour.script.cli import UsageError, main, parse_value
 
@@ -187,3 +189,58 @@ def test_cache_and_history(tmp_path):
     assert len(lines) == 1 + 3  # threshold 1, 2 (the default) and 4
     empty = cli("history", SCRIPTS / "scalars.py", "--store", store)
     assert empty.returncode == 0 and "No stored iterations" in empty.stdout
+
+
+def test_bare_cache_before_the_script_leaves_the_script_alone(tmp_path):
+    # --cache takes an optional DIR; a script path after it is the script, and the store the default.
+    env_store = tmp_path / "default-store"
+    run = subprocess.run(
+        [sys.executable, "-m", "py3r.behaviour.script", "run", "--cache", str(EXAMPLE), "-p", "threshold=4"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "PY3R_SCRIPT_STORE": str(env_store)},
+    )
+    assert run.returncode == 0, run.stderr
+    assert "fraction_moving = 0.5627" in run.stdout and env_store.is_dir()
+    missing = cli("run", "--cache", tmp_path / "store")
+    assert missing.returncode == 2 and "the following arguments are required: script" in missing.stderr
+
+
+def test_bad_store_is_a_message_not_a_traceback(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    out = cli("run", EXAMPLE, "--cache", not_a_dir)
+    assert out.returncode == 2 and out.stderr.startswith("py3r-script: error:")
+    assert "Traceback" not in out.stderr
+
+
+def test_interrupted_run_exits_130_and_leaves_nothing_running(tmp_path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "py3r.behaviour.script",
+            "run",
+            SCRIPTS / "slow_steps.py",
+            "-p",
+            "i=3",
+            "-p",
+            "slow_from=3",
+            "-p",
+            f"marker_dir={tmp_path}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        wait_for(lambda: (tmp_path / "started-3").exists(), timeout=60, what="the run to start")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "cancelled" in err

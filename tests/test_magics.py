@@ -108,3 +108,12 @@ def test_sweep_cache_option(ip, tmp_path):
     ip.run_cell_magic("sweep", f"{EXAMPLE} --no-plot --cache {store} -o b", "threshold = [1.0]\n")
     assert not any(it.cached for it in ip.user_ns["a"].iterations)
     assert all(it.cached for it in ip.user_ns["b"].iterations)
+
+
+def test_sweep_bare_cache_before_the_script(ip, tmp_path, monkeypatch):
+    monkeypatch.setenv("PY3R_SCRIPT_STORE", str(tmp_path / "default-store"))
+    ip.run_cell_magic("sweep", f"--no-plot -o c --cache {EXAMPLE}", "threshold = [1.0]\n")
+    assert ip.user_ns["c"][{"threshold": 1.0}]["fraction_moving"] > 0
+    assert (tmp_path / "default-store").is_dir()
+    with pytest.raises(UsageError, match=r"Usage: %%sweep PATH"):
+        ip.run_cell_magic("sweep", f"--no-plot --cache {tmp_path / 'store'}", "threshold = [1.0]\n")

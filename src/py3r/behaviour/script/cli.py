@@ -120,6 +120,17 @@ def _pairs(items: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def script_from_cache(args: argparse.Namespace) -> str | None:
+    """The script path, given back where a bare ``--cache`` took it as its directory.
+
+    ``--cache`` takes an optional DIR, so ``run --cache pipeline.py`` reads ``pipeline.py`` as the
+    store. A script file is no store: it is the script, and the store is the default one.
+    """
+    if args.script is None and isinstance(args.cache, str) and args.cache.endswith((".py", ".ipynb")):
+        args.script, args.cache = args.cache, True
+    return args.script
+
+
 def _outputs(text: str | None) -> list[str] | None:
     return [o.strip() for o in text.split(",") if o.strip()] if text else None
 
@@ -139,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="DIR", default=None, help="the run store (default: .py3r-runs)")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("script")
+    common.add_argument("script", nargs="?")  # required; optional here only for script_from_cache
     common.add_argument("--outputs", metavar="A,B", help="outputs to capture (default: all)")
     common.add_argument("--timeout", type=float, metavar="S", help="seconds before an iteration is stopped")
     common.add_argument(
@@ -183,7 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ...
     0
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command in ("run", "sweep") and script_from_cache(args) is None:
+        parser.error("the following arguments are required: script")
     try:
         with warnings.catch_warnings():
             # Failures are reported by this command itself, as a summary and an exit status.
@@ -193,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"py3r-script: error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError, SyntaxError, ValueError, TypeError) as exc:
+    except (OSError, SyntaxError, ValueError, TypeError, ImportError, RuntimeError) as exc:
+        # Bad paths, stores, values or a missing optional dependency: the message says what to do.
         print(f"py3r-script: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -226,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{name} = {text}")
     if it.failure is not None:
         print(f"\nThe run failed: {it.failure}", file=sys.stderr)
-        return 1
+        return 130 if sr.interrupted else 1
     return 0
 
 
@@ -307,10 +322,16 @@ def _report(args: argparse.Namespace, sr: Any) -> int:
     if args.csv:
         sr.to_dataframe(include_failed=True).to_csv(args.csv, index=False)
         print(f"\nWrote {args.csv}")
+    status = 0
     if args.plot and len(table):
-        fig = sr.plot()
-        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
-        print(f"Wrote {args.plot}")
+        try:
+            fig = sr.plot()
+        except ValueError as exc:  # nothing numeric to plot: the table above still stands
+            print(f"py3r-script: no plot written: {exc}", file=sys.stderr)
+            status = 1
+        else:
+            fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+            print(f"Wrote {args.plot}")
     failures = sr.failures
     if failures:
         print(f"\n{len(failures)} of {len(sr)} iterations failed:", file=sys.stderr)
@@ -318,7 +339,7 @@ def _report(args: argparse.Namespace, sr: Any) -> int:
             assert it.failure is not None
             print(f"  {it.params}: {it.failure.message}", file=sys.stderr)
         return 130 if sr.interrupted else 1
-    return 0
+    return status
 
 
 def _need_matplotlib() -> None:

@@ -14,6 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from .cli import script_from_cache
 from .discovery import _AST_LOCK, ScriptSpec, read_script
 from .results import is_scalar
 
@@ -118,7 +119,7 @@ class ScriptMagics(Magics):
         return _spec(_strip(line))
 
     @magic_arguments()
-    @argument("script", help="the script to sweep")
+    @argument("script", nargs="?", help="the script to sweep")
     @argument("--mode", choices=["independent", "grid"], default="independent", help="sweep mode")
     @argument("--outputs", metavar="A,B", help="outputs to capture (default: all)")
     @argument("--workers", type=int, default=1, help="iterations at once (-1: all cores)")
@@ -153,6 +154,8 @@ class ScriptMagics(Magics):
             raise
         except SystemExit:  # argparse on bad input
             raise UsageError(f"Bad %%sweep options: {line!r}. See %%sweep? for usage.") from None
+        if script_from_cache(args) is None:
+            raise UsageError("Usage: %%sweep PATH [options] (the script to sweep). See %%sweep? for usage.")
         path = _strip(args.script)
         spec = _spec(path)
         swept, nominal = parse_sweep_cell(spec, cell, self.shell.user_ns if self.shell else {})
