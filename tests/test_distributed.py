@@ -260,3 +260,24 @@ def test_notebook_pipeline_on_the_cluster(client):
     sr = sensitivity(notebook, {"threshold": [4.0]}, executor=client, progress=False)
     assert sr[{"threshold": 4.0}]["fraction_moving"] == pytest.approx(0.5627416988931857)
     assert "Wall time" in sr.iteration({"threshold": 4.0}).stdout  # its %time cell ran there
+
+
+def test_closing_the_cluster_right_after_a_sweep_is_quiet(tmp_path):
+    # The task's cancel watcher must not die noisily when the scheduler goes away under it.
+    import subprocess
+    import sys
+
+    script = tmp_path / "close_at_once.py"
+    script.write_text(
+        "from dask.distributed import Client, LocalCluster\n"
+        "from py3r.behaviour.script import sensitivity\n"
+        "if __name__ == '__main__':\n"
+        "    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)"
+        " as cluster, Client(cluster) as client:\n"
+        f"        sr = sensitivity({str(EXAMPLE)!r}, {{'threshold': [1.0, 4.0]}},"
+        " executor=client, progress=False)\n"
+        "    print(len(sr), len(sr.errors))\n"
+    )
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0 and out.stdout.split() == ["3", "0"], out.stderr
+    assert "Exception in thread" not in out.stderr and "CommClosedError" not in out.stderr, out.stderr

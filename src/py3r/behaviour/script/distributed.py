@@ -66,7 +66,11 @@ def _run_remote(task: dict[str, Any], event: str | None = None, token: CancelTok
 
         def watch() -> None:  # a Cancel on the client reaches this task through the scheduler
             while not finished.is_set():
-                if remote.wait(timeout=_POLL):
+                try:
+                    cancelled = remote.wait(timeout=_POLL)
+                except Exception:  # the scheduler is gone (cluster closing): nobody is left to cancel
+                    return
+                if cancelled:
                     token.cancel()
                     return
 
