@@ -42,7 +42,7 @@ def main() -> int:
     store = tmp / "store"
 
     # Cache hits: everything a hit does (read the script, plan, hash the key, look up, check the
-    # signature, unpickle the outputs: the example's include a 3000-row DataFrame).
+    # signature, unpickle the outputs: the example's include a 7500-row DataFrame).
     run(EXAMPLE, {"threshold": 3.0}, cache=store)
     assert run(EXAMPLE, {"threshold": 3.0}, cache=store).iterations[0].cached
     hit_example = median_time(lambda: run(EXAMPLE, {"threshold": 3.0}, cache=store), 100)
