@@ -52,6 +52,8 @@ def test_independent_lines(script, tmp_path):
     # The failed point (a=4) is crossed in the 'a' panels only.
     failed = [ax.get_xlabel() for ax in axes for c in ax.collections if c.get_label() == "failed"]
     assert failed == ["a", "a"]
+    # ... and inside the axes, though no successful point reaches that far (a=4 is the largest a).
+    assert all(ax.get_xlim()[1] > 4 for ax in axes[::3])
     # Categorical parameters get one tick per value.
     assert [t.get_text() for t in axes[2].get_xticklabels()] == ["'x'", "'y'"]
     fig.savefig(tmp_path / "lines.png")

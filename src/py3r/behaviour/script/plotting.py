@@ -190,14 +190,7 @@ def _lines(
                 hit = ok[ok[param].map(_key) == _key(nominal[param])]
                 if len(hit):
                     ax.scatter([where[_key(nominal[param])]], [hit[name].iloc[0]], **NOMINAL_STYLE)
-            bad = sub[sub["status"] != "ok"]
-            if len(bad):
-                ax.scatter(
-                    [where[_key(v)] for v in bad[param]],
-                    [0.04] * len(bad),
-                    transform=ax.get_xaxis_transform(),
-                    **FAILED_STYLE,
-                )
+            _mark_failed(ax, [where[_key(v)] for v in sub[sub["status"] != "ok"][param]])
             if labels is not None:
                 ax.set_xticks(xs, labels)
             ax.set_xlabel(param)
@@ -213,6 +206,16 @@ def _lines(
         )
     fig.suptitle(_title(results), x=0.01, ha="left", fontsize=10)
     return fig
+
+
+def _mark_failed(ax: Axes, xs: list[float]) -> None:
+    """Cross out failed points along the bottom of ``ax`` (they have no value to place them by)."""
+    if not xs:
+        return
+    ax.scatter(xs, [0.04] * len(xs), transform=ax.get_xaxis_transform(), **FAILED_STYLE)
+    # Drawn in axes height, the crosses are not data: widen the x range to take them in.
+    ax.update_datalim([(x, 0.0) for x in xs], updatex=True, updatey=False)
+    ax.autoscale_view(scaley=False)
 
 
 def _key(value: Any) -> Any:
@@ -290,14 +293,7 @@ def _small_multiples(df: pd.DataFrame, params: list[str], names: list[str], figs
                 part = sub[(sub[hue].map(_key) == _key(h)) & (sub["status"] == "ok")]
                 pts = sorted((where[_key(v)], y) for v, y in zip(part[x], part[out]))
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, label=f"{hue}={_label(h)}")
-            bad = sub[sub["status"] != "ok"]
-            if len(bad):
-                ax.scatter(
-                    [where[_key(v)] for v in bad[x]],
-                    [0.04] * len(bad),
-                    transform=ax.get_xaxis_transform(),
-                    **FAILED_STYLE,
-                )
+            _mark_failed(ax, [where[_key(v)] for v in sub[sub["status"] != "ok"][x]])
             if labels is not None:
                 ax.set_xticks(xs, labels)
             ax.set_xlabel(x)
