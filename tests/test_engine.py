@@ -125,19 +125,21 @@ OWNER = """\
 import sys
 from py3r.behaviour.script import sensitivity
 sensitivity(
-    sys.argv[1], {{"hang": [True]}}, nominal={{"marker": sys.argv[2]}}, engine={engine!r}, progress=False
+    sys.argv[1], {{"hang": [True]}}, nominal={{"marker": sys.argv[2], "busy": {busy!r}}}, engine={engine!r},
+    progress=False,
 )
 """
 
 
-def test_killing_the_owner_leaves_nothing_behind(engine, tmp_path):
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "sending"])
+def test_killing_the_owner_leaves_nothing_behind(engine, busy, tmp_path):
     marker = tmp_path / "grandchild.pid"
     before = set(session_processes())
     owner = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            OWNER.format(engine=engine),
+            OWNER.format(engine=engine, busy=busy),
             str(SCRIPTS / "sleeper_with_grandchild.py"),
             str(marker),
         ],

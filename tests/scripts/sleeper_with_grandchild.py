@@ -1,4 +1,5 @@
-"""Starts a grandchild process, writes its pid to the marker file, then hangs or ends."""
+"""Starts a grandchild process, writes its pid to the marker file, then hangs (idle, or busy
+sending outputs to the owner) or ends."""
 
 import pathlib
 import subprocess
@@ -9,6 +10,7 @@ from py3r.behaviour.script import Output, Param
 
 marker = Param("", name="marker")
 hang = Param(False, name="hang")
+busy = Param(False, name="busy")
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
 if marker:
     tmp = pathlib.Path(marker + ".tmp")
@@ -16,4 +18,7 @@ if marker:
     tmp.rename(marker)  # appears whole
 Output(child.pid, name="grandchild")
 while hang:
-    time.sleep(0.05)
+    if busy:
+        Output(child.pid, name="grandchild")  # writing to the owner when it dies: a broken pipe
+    else:
+        time.sleep(0.05)

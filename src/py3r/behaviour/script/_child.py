@@ -15,6 +15,7 @@ import faulthandler
 import linecache
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -46,9 +47,36 @@ def _flush() -> None:
 
 
 def _hard_exit(code: int) -> NoReturn:
-    """Leave now: no ``finally``, no ``except``, no atexit hook of the script runs."""
+    """Leave now: no ``finally``, no ``except``, no atexit hook of the script runs.
+
+    If the owner is gone, nobody is left to kill what the script started once this process has
+    exited, so take the process group down with it: the script may end here (after a broken
+    result pipe, say) before the watcher thread has acted on the closed life pipe.
+    """
     _flush()
+    if _owner_gone():
+        _orphaned()
     os._exit(code)
+
+
+def _orphaned() -> NoReturn:
+    """End with everything this iteration started: nobody else may be left to do it."""
+    os.killpg(os.getpgid(0), signal.SIGKILL)
+    os._exit(1)  # not reached: the group's SIGKILL includes this process
+
+
+#: The read end of the owner's life pipe, once :func:`prepare` has run.
+_life_fd: int | None = None
+
+
+def _owner_gone() -> bool:
+    """Whether the life pipe has closed (the owner never writes to it: readable means EOF)."""
+    if _life_fd is None:
+        return False
+    try:
+        return bool(select.select([_life_fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def _watch_owner(life_fd: int) -> None:
@@ -124,8 +152,8 @@ class _Hook:
                 "with the environment variable PY3R_SCRIPT_MAX_OUTPUT_BYTES.",
                 name=name,
             )
-        write_all(self.fd, frame_output_header(name, len(data)))
-        write_all(self.fd, data)
+        self._write(frame_output_header(name, len(data)))
+        self._write(data)
         self.delivered.add(name)
         if self.task.stop_after and self.delivered >= (self.wanted or set()) and self.wanted is not None:
             # The value is in the pipe: stop here, inside the Output call, before the next statement.
@@ -133,7 +161,13 @@ class _Hook:
             _hard_exit(0)
 
     def send(self, *message: Any) -> None:
-        write_all(self.fd, frame_message(*message))
+        self._write(frame_message(*message))
+
+    def _write(self, data: bytes | memoryview) -> None:
+        try:
+            write_all(self.fd, data)
+        except OSError:  # the owner stopped reading (it died, or gave up on this iteration)
+            _orphaned()
 
     def fail(self, kind: str, message: str, **info: Any) -> NoReturn:
         self.send("error", {"kind": kind, "message": message, **info})
@@ -154,7 +188,8 @@ _baseline_modules: set[str] | None = None
 
 def prepare(life_fd: int) -> None:
     """The task-independent setup of a child (a warm worker's spare does it ahead of time)."""
-    global _baseline_modules
+    global _baseline_modules, _life_fd
+    _life_fd = life_fd
     os.set_inheritable(life_fd, False)
     _watch_owner(life_fd)
     faulthandler.enable(file=2, all_threads=False)  # fd 2 is the stderr file: a crash shows the stack
