@@ -61,8 +61,10 @@ def _hard_exit(code: int) -> NoReturn:
 
 def _orphaned() -> NoReturn:
     """End with everything this iteration started: nobody else may be left to do it."""
-    os.killpg(os.getpgid(0), signal.SIGKILL)
-    os._exit(1)  # not reached: the group's SIGKILL includes this process
+    try:
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    finally:
+        os._exit(137)  # not reached when the group's SIGKILL (which includes this process) went out
 
 
 #: The read end of the owner's life pipe, once :func:`prepare` has run.
@@ -88,10 +90,7 @@ def _watch_owner(life_fd: int) -> None:
                 pass
         except OSError:
             pass
-        try:
-            os.killpg(os.getpgid(0), signal.SIGKILL)
-        finally:
-            os._exit(137)
+        _orphaned()
 
     # A bare thread: starting it does not wait for a handshake, and shutdown does not join it.
     _thread.start_new_thread(watch, ())

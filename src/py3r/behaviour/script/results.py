@@ -60,15 +60,12 @@ class Failure:
     """
 
     kind: FailureKind
-    #: One or more full sentences saying what happened.
     message: str
     exc_type: str | None = None
     exc_message: str | None = None
-    #: The script's traceback (frames of the runner trimmed away).
     traceback: str | None = None
     exit_code: int | None = None
     signal: str | None = None
-    #: The last lines the iteration wrote to stderr.
     stderr_tail: str = ""
 
     def __str__(self) -> str:
@@ -110,20 +107,15 @@ class Iteration:
     """
 
     index: int
-    #: The parameters results are keyed by.
     params: dict[str, Any]
-    #: Every value injected into the script (``params`` plus nominal values of others).
     values: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     status: Status = "ok"
     failure: Failure | None = None
     stdout: str = ""
     stderr: str = ""
-    #: Seconds from start to the script's last output or end.
     wall_time: float = 0.0
-    #: Served from a run store without running.
     cached: bool = False
-    #: Extra facts an engine records (pid, worker address, working directory).
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -207,9 +199,7 @@ class ScriptResults:
         self.output_names: list[str] = list(output_names)
         self.script: str | None = None
         self.mode: str | None = None
-        #: Nominal values of the swept parameters (independent sweeps).
         self.nominal: dict[str, Any] | None = None
-        #: True when the call was interrupted (Ctrl-C or Cancel) before every iteration ran.
         self.interrupted: bool = False
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
