@@ -17,6 +17,8 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "scripts"
 ROOT = HERE.parent
 EXAMPLE = ROOT / "examples" / "open_field" / "pipeline.py"
+#: The example pipeline's scalar outputs (its first output, ``tracking``, is a DataFrame).
+EXAMPLE_SCALARS = ["fraction_moving", "time_in_centre_s", "distance_cm"]
 
 #: Roots of process trees that outlive a single test (a Dask cluster, a Jupyter server).
 _long_lived: set[int] = set()

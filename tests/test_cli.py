@@ -65,7 +65,11 @@ def test_values_are_parsed_by_declared_type(name, text, value):
         ),
         ("interpolate_gaps", "maybe", r"is a bool; 'maybe' is not true or false"),
         ("threshold", "high", r"is a float; 'high' is not a number"),
-        ("thresold", "1", r"'thresold' is not a parameter of .*Its parameters are: seed, smooth_window"),
+        (
+            "thresold",
+            "1",
+            r"'thresold' not found in script .*Did you mean 'threshold'\? Its parameters are: seed, ",
+        ),
     ],
 )
 def test_bad_values_are_usage_errors(name, text, pattern):
@@ -89,7 +93,7 @@ def test_bad_value_exits_2_naming_the_parameter():
     assert out.returncode == 2
     assert "smooth_window" in out.stderr and "'abc' is not a whole number" in out.stderr
     out = cli("sweep", EXAMPLE, "-p", "nope=1,2")
-    assert out.returncode == 2 and "'nope' is not a parameter" in out.stderr
+    assert out.returncode == 2 and "'nope' not found in script" in out.stderr
     out = cli("run", EXAMPLE, "-p", "novalue")
     assert out.returncode == 2 and "-p takes name=value" in out.stderr
     out = cli("inspect", "missing.py")

@@ -108,20 +108,20 @@ def test_unrelated_calls_named_param_are_ignored(tmp_path):
 @pytest.mark.parametrize(
     ("body", "pattern"),
     [
-        ("x = Param(3)\n", r"Param\(\) call in .*s\.py, line 2 has no name="),
+        ("x = Param(3)\n", r"Param\(\) call in .*s\.py, line 2 is missing the 'name' keyword"),
         ("n = 'x'\nx = Param(3, name=n)\n", r"line 3 has a name= that is not a string literal \(n\)"),
         (
             "x = Param(3, name='not an id')\n",
             r"line 2 has the name 'not an id', which is not a Python identifier",
         ),
-        ("Output(3)\n", r"Output\(\) call in .*s\.py, line 2 has no name="),
+        ("Output(3)\n", r"Output\(\) call in .*s\.py, line 2 is missing the 'name' keyword"),
         (
             "a = Param(1, name='a')\n\nb = Param(2, name='a')\n",
-            r"Param 'a' is declared twice in .*: on line 2 and on line 4",
+            r"Duplicate Param name 'a' in .*: on line 2 and on line 4",
         ),
         (
             "a = Param(1, name='a')\nOutput(a, name='a')\n",
-            r"'a' is used both as a Param \(line 2\) and as an Output \(line 3\)",
+            r"Name collision in .*: 'a' is used both as a Param \(line 2\) and as an Output \(line 3\)",
         ),
         ("a = Param([1, 2], name='a')\n", r"Param 'a' in .*line 2 has the default \[1, 2\], a list"),
     ],

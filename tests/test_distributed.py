@@ -13,6 +13,7 @@ import pytest
 
 from helpers import (
     EXAMPLE,
+    EXAMPLE_SCALARS,
     SCRIPTS,
     allow_command,
     allow_process_tree,
@@ -60,7 +61,7 @@ def test_same_results_as_locally(client):
     params = {"threshold": [1.0, 4.0], "smooth_window": [3, 9]}
     here = sensitivity(EXAMPLE, params, progress=False, workers=2)
     there = sensitivity(EXAMPLE, params, progress=False, executor=client)
-    assert there.to_dataframe().equals(here.to_dataframe())
+    assert there.to_dataframe(outputs=EXAMPLE_SCALARS).equals(here.to_dataframe(outputs=EXAMPLE_SCALARS))
     assert {it.info["worker"] for it in there.iterations} <= set(client.scheduler_info()["workers"])
     assert there[{"threshold": 1.0, "smooth_window": 5}]["tracking"].equals(
         here[{"threshold": 1.0, "smooth_window": 5}]["tracking"]
@@ -182,10 +183,11 @@ def test_cancel_stops_running_tasks_and_keeps_finished(client, tmp_path):
 @pytest.mark.parametrize("pool", [cf.ThreadPoolExecutor, cf.ProcessPoolExecutor])
 def test_any_concurrent_futures_executor(pool):
     with pool(max_workers=2) as executor:
-        sr = sensitivity(EXAMPLE, {"threshold": [1.0, 4.0]}, executor=executor, progress=False)
-    assert sr.to_dataframe().equals(
-        sensitivity(EXAMPLE, {"threshold": [1.0, 4.0]}, progress=False).to_dataframe()
-    )
+        sr = sensitivity(
+            EXAMPLE, {"threshold": [1.0, 4.0]}, executor=executor, progress=False, outputs=EXAMPLE_SCALARS
+        )
+    here = sensitivity(EXAMPLE, {"threshold": [1.0, 4.0]}, progress=False, outputs=EXAMPLE_SCALARS)
+    assert sr.to_dataframe().equals(here.to_dataframe())  # only scalars captured: a table as it is
 
 
 def test_cli_scheduler_option(client, tmp_path):

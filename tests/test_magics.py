@@ -33,7 +33,7 @@ def test_inspect_script_errors(ip):
         ip.run_line_magic("inspect_script", "")
     with pytest.raises(UsageError, match="does not exist"):
         ip.run_line_magic("inspect_script", "nope.py")
-    with pytest.raises(UsageError, match=r"Param 'x' is declared twice"):
+    with pytest.raises(UsageError, match=r"Duplicate Param name 'x'"):
         ip.run_line_magic("inspect_script", str(SCRIPTS / "bad_duplicate_param.py"))
 
 
@@ -65,7 +65,7 @@ def test_sweep_default_name_and_plot(ip, capsys):
     [
         (
             "thresold = [1]",
-            r"'thresold' \(line 1 of the %%sweep cell\) is not a parameter of .*Its parameters are: seed",
+            r"'thresold' \(line 1 of the %%sweep cell\) not found in script .*Its parameters are: seed",
         ),
         (
             "for i in range(3):\n    pass",

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from helpers import ROOT, SCRIPTS
+from helpers import EXAMPLE_SCALARS, ROOT, SCRIPTS
 from py3r.behaviour.script import IterationFailedWarning, panel, read_script, run, sensitivity
 
 NOTEBOOK = ROOT / "examples" / "open_field" / "pipeline.ipynb"
@@ -29,9 +29,9 @@ def test_inspect_names_the_cells(capsys):
 
 
 def test_the_notebook_pipeline_matches_the_script():
-    nb = sensitivity(NOTEBOOK, {"threshold": [1.0, 4.0]}, progress=False).to_dataframe()
-    py = sensitivity(SCRIPT, {"threshold": [1.0, 4.0]}, progress=False).to_dataframe()
-    assert nb.equals(py)
+    nb = sensitivity(NOTEBOOK, {"threshold": [1.0, 4.0]}, progress=False, outputs=EXAMPLE_SCALARS)
+    py = sensitivity(SCRIPT, {"threshold": [1.0, 4.0]}, progress=False, outputs=EXAMPLE_SCALARS)
+    assert nb.to_dataframe().equals(py.to_dataframe())
 
 
 def test_error_names_cell_and_line():
@@ -63,7 +63,7 @@ def test_bad_notebook_cells_are_named(tmp_path):
     nbformat.write(nb, path)
     with pytest.raises(
         ValueError,
-        match=r"declared twice in .*bad\.ipynb: on cell 1 .*line 2 and on cell 2 \(id dup\), line 1",
+        match=r"Duplicate Param name 'x' in .*bad\.ipynb: on cell 1 .*line 2 and on cell 2 \(id dup\), line",
     ):
         read_script(path)
     nb.cells[1].source = "y = ("

@@ -39,11 +39,11 @@ def test_indexing_by_param_dict():
     assert sr[{"w": 5, "t": 0.5}]["score"] == 2
     assert sr[{"t": 0.5, "w": 3}]["label"] == "a"  # order does not matter
     assert sr[{"w": 5}]["label"] == "b"  # a partial dict that selects one iteration
-    with pytest.raises(KeyError, match="matches 3 iterations"):
+    with pytest.raises(KeyError, match=r"^.No result for parameters \{'t': 0.5\} alone: they match 3 iter"):
         sr[{"t": 0.5}]
-    with pytest.raises(KeyError, match="No iteration has parameters"):
+    with pytest.raises(KeyError, match=r"^.No result for parameters .*: no iteration has these values"):
         sr[{"w": 4, "t": 0.5}]
-    with pytest.raises(KeyError, match="not among the parameters"):
+    with pytest.raises(KeyError, match=r"^.No result for parameters .*not among the parameters"):
         sr[{"x": 1}]
     with pytest.raises(TypeError, match="Index results with a dict"):
         sr[3]
@@ -67,14 +67,42 @@ def test_errors_are_param_dict_and_message():
     assert message.startswith("The script raised ValueError: bad") and "Traceback" in message
 
 
-def test_to_dataframe_scalars_only_in_plan_order():
-    df = make().to_dataframe()
+def test_to_dataframe_raises_on_a_non_scalar_output_as_the_reference_says():
+    with pytest.raises(TypeError) as info:
+        make().to_dataframe()
+    message = str(info.value)
+    assert "'tracking' (a DataFrame) is not scalar" in message
+    assert "The scalar outputs are: score, label" in message
+    assert "sr.to_dataframe(outputs=['score', 'label'])" in message  # one way out ...
+    assert "sr[{'w': 3, 't': 0.5}]['tracking']" in message  # ... and the other
+
+
+def test_to_dataframe_names_every_non_scalar_output():
+    sr = ScriptResults(["x"], ["a", "y", "b"])
+    sr._add(Iteration(0, {"x": 1}, outputs={"a": [1], "y": 1.0, "b": np.zeros(2)}))
+    with pytest.raises(TypeError, match=r"Outputs 'a' \(a list\), 'b' \(a ndarray\) are not scalar"):
+        sr.to_dataframe()
+
+
+def test_to_dataframe_with_named_scalar_outputs_in_plan_order():
+    sr = make()
+    df = sr.to_dataframe(outputs=sr.scalar_outputs())
     assert list(df.columns) == ["w", "t", "score", "label"]
     assert df["w"].tolist() == [3, 5] and df["score"].tolist() == [1.5, 2]
+    assert list(sr.to_dataframe(outputs=["label", "score"]).columns) == ["w", "t", "label", "score"]
+
+
+def test_to_dataframe_of_scalar_outputs_needs_no_arguments():
+    sr = ScriptResults(["x"], ["y", "never"])
+    sr._add(Iteration(0, {"x": 1}, outputs={"y": np.int64(4)}))
+    sr._add(Iteration(1, {"x": 2}, outputs={"y": 5}))
+    df = sr.to_dataframe()
+    assert list(df.columns) == ["x", "y", "never"]  # an output no iteration produced is an empty column
+    assert df["y"].tolist() == [4, 5] and df["never"].isna().all()
 
 
 def test_to_dataframe_named_non_scalar_raises():
-    with pytest.raises(TypeError, match=r"'tracking' is not a scalar .* Access it directly"):
+    with pytest.raises(TypeError, match=r"'tracking' \(a DataFrame\) is not scalar.* sr\[\{'w': 3"):
         make().to_dataframe(outputs=["tracking"])
 
 
@@ -82,12 +110,20 @@ def test_to_dataframe_mixed_scalar_raises():
     sr = ScriptResults(["x"], ["y"])
     sr._add(Iteration(0, {"x": 1}, outputs={"y": 1}))
     sr._add(Iteration(1, {"x": 2}, outputs={"y": [1]}))
-    with pytest.raises(TypeError, match="'y' is a scalar in some iterations and not in others"):
+    with pytest.raises(TypeError, match=r"'y' \(a list\) is not scalar.*No output here is a scalar"):
         sr.to_dataframe()
 
 
+def test_empty_results_built_as_in_the_reference():
+    sr = ScriptResults(param_names=["threshold"], output_names=["summary"])
+    assert len(sr) == 0 and sr.errors == [] and sr.param_names == ["threshold"]
+    assert list(sr.to_dataframe().columns) == ["threshold", "summary"]
+    with pytest.raises(KeyError, match=r"^.No result for parameters \{'threshold': 1\}"):
+        sr[{"threshold": 1}]
+
+
 def test_to_dataframe_include_failed():
-    df = make().to_dataframe(include_failed=True)
+    df = make().to_dataframe(outputs=["score", "label"], include_failed=True)
     assert df["status"].tolist() == ["ok", "ok", "failed"]
     assert df["error"].tolist()[2] == "The script raised ValueError: bad"
     assert pd.isna(df["score"].iloc[2])

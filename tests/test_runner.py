@@ -54,8 +54,9 @@ def test_reference_sensitivity_examples(engine, in_root):
     sr = sensitivity(
         script, {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]}, nominal={"threshold": 0.8}, **kw
     )
-    df = sr.to_dataframe()
-    assert list(df.columns[:2]) == ["smooth_window", "threshold"]
+    with pytest.raises(TypeError, match="not scalar"):  # as the reference says: both outputs are not
+        sr.to_dataframe()
+    assert list(sr.to_dataframe(outputs=[]).columns) == ["smooth_window", "threshold"]
     sr = sensitivity(script, {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]}, mode="grid", **kw)
     assert len(sr) == 6 and not sr.errors
     sr = sensitivity(script, {"smooth_window": [3, 5, 7]}, nominal={"threshold": 0.8}, **kw)
@@ -283,7 +284,8 @@ def test_workers_give_the_same_results_in_plan_order(engine):
     values = list(range(6))
     one = sensitivity(SCRIPTS / "scalars.py", {"a": values}, progress=False, engine=engine)
     two = sensitivity(SCRIPTS / "scalars.py", {"a": values}, progress=False, workers=2, engine=engine)
-    pd.testing.assert_frame_equal(one.to_dataframe(), two.to_dataframe())
+    scalars = ["total", "text", "flag_out"]  # "echo" is a dict
+    pd.testing.assert_frame_equal(one.to_dataframe(outputs=scalars), two.to_dataframe(outputs=scalars))
     assert [k["a"] for k in two.keys()] == values
 
 
@@ -373,7 +375,7 @@ def test_progress_bar_counts(engine, capsys):
 
 def test_example_pipeline_sweep(engine):
     sr = sensitivity(EXAMPLE, {"threshold": [1.0, 4.0, 8.0]}, progress=False, engine=engine)
-    df = sr.to_dataframe()
+    df = sr.to_dataframe(outputs=sr.scalar_outputs())
     assert list(df.columns) == ["threshold", "fraction_moving", "time_in_centre_s", "distance_cm"]
     assert df["fraction_moving"].is_monotonic_decreasing
     assert isinstance(sr[{"threshold": 1.0}]["tracking"], pd.DataFrame)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import EXAMPLE, leftover_processes, wait_for, warm_processes
+from helpers import EXAMPLE, EXAMPLE_SCALARS, leftover_processes, wait_for, warm_processes
 from py3r.behaviour.script import (
     CancelToken,
     IterationFailedWarning,
@@ -630,7 +630,7 @@ def test_save_and_load(tmp_path):
     sr = sensitivity(EXAMPLE, {"threshold": [1.0, 4.0]}, progress=False)
     sr.save(tmp_path / "sr.pkl")
     back = ScriptResults.load(tmp_path / "sr.pkl")
-    assert back.to_dataframe().equals(sr.to_dataframe())
+    assert back.to_dataframe(outputs=EXAMPLE_SCALARS).equals(sr.to_dataframe(outputs=EXAMPLE_SCALARS))
     assert back.mode == "independent" and back.nominal == sr.nominal and back.script == sr.script
     assert back[{"threshold": 4}]["distance_cm"] == sr[{"threshold": 4.0}]["distance_cm"]  # int for a float
     assert back.iterations[0].stdout == sr.iterations[0].stdout

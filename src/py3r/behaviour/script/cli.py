@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -106,7 +107,11 @@ def _guess(text: str) -> Any:
 def _param(spec: ScriptSpec, name: str) -> ParamSpec:
     if name not in spec.params:
         known = ", ".join(spec.params) or "none"
-        raise UsageError(f"{name!r} is not a parameter of {spec.display_path}. Its parameters are: {known}.")
+        close = difflib.get_close_matches(name, spec.params, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UsageError(
+            f"Parameter {name!r} not found in script {spec.display_path}.{hint} Its parameters are: {known}."
+        )
     return spec.params[name]
 
 
@@ -313,14 +318,15 @@ def _sweep_with(
 def _report(args: argparse.Namespace, sr: Any) -> int:
     import pandas as pd
 
-    table = sr.to_dataframe()
+    scalars = sr.scalar_outputs()
+    table = sr.to_dataframe(outputs=scalars)
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500):
         print(table.to_string(index=False) if len(table) else "(no completed iterations)")
-    others = [n for n in sr.output_names if n not in table.columns]
+    others = [n for n in sr.output_names if n not in scalars]
     if others:
         print(f"\nNot shown (not scalars): {', '.join(others)}")
     if args.csv:
-        sr.to_dataframe(include_failed=True).to_csv(args.csv, index=False)
+        sr.to_dataframe(outputs=scalars, include_failed=True).to_csv(args.csv, index=False)
         print(f"\nWrote {args.csv}")
     status = 0
     if args.plot and len(table):

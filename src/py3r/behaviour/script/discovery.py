@@ -21,7 +21,16 @@ from typing import Any, Literal
 
 from ._types import COMPUTED, MISSING, ScriptPath
 
-__all__ = ["ImportSpec", "OutputSpec", "ParamSpec", "ScriptSpec", "read_script"]
+__all__ = [
+    "ImportSpec",
+    "OutputSpec",
+    "ParamSpec",
+    "ScriptSpec",
+    "discover_outputs",
+    "discover_params",
+    "read_script",
+    "validate_names",
+]
 
 #: CPython 3.11's AST conversion is not safe in several threads at once ("AST constructor recursion
 #: depth mismatch"); parses run one at a time (they take a millisecond).
@@ -364,6 +373,89 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
     return spec
 
 
+# Compatibility helpers of the reference API: thin views of the one parse above.
+def discover_params(script_path: ScriptPath) -> dict[str, Any]:
+    """A script's parameters and their defaults, without running it (compatibility helper).
+
+    :func:`read_script` gives more (types, lines, required); this is the reference API's view.
+
+    Parameters
+    ----------
+    script_path : str or os.PathLike
+        Path to a script containing ``Param`` calls.
+
+    Returns
+    -------
+    dict of str to object
+        ``{name: default}`` in source order; ``None`` for a required parameter and for a default
+        computed at run time (as in the reference; use :func:`read_script` to tell them apart).
+
+    Raises
+    ------
+    ValueError, SyntaxError, FileNotFoundError
+        As :func:`read_script`: e.g. a ``Param`` call missing the 'name' keyword.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.discovery import discover_params
+    >>> discover_params("tests/scripts/reference_pipeline.py")
+    {'data_path': '/my/data', 'smooth_window': 5, 'threshold': None}
+    """
+    spec = read_script(script_path)
+    return {n: p.default if p.has_literal_default else None for n, p in spec.params.items()}
+
+
+def discover_outputs(script_path: ScriptPath) -> list[str]:
+    """A script's output names in source order, each once, without running it (compatibility helper).
+
+    Parameters
+    ----------
+    script_path : str or os.PathLike
+        Path to a script containing ``Output`` calls.
+
+    Returns
+    -------
+    list of str
+        The names, in the order of their first call site.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.discovery import discover_outputs
+    >>> discover_outputs("tests/scripts/reference_pipeline.py")
+    ['tracking', 'summary']
+    """
+    return read_script(script_path).output_names
+
+
+def validate_names(script_path: ScriptPath) -> None:
+    """Raise ``ValueError`` for a name problem in a script's ``Param``/``Output`` calls (compatibility).
+
+    The problems are those :func:`read_script` refuses: a call missing the 'name' keyword, a name that
+    is not an identifier string literal, a duplicate Param name, and a name collision between a
+    Param and an Output. One Output name at several call sites is allowed (if/else branches).
+
+    Parameters
+    ----------
+    script_path : str or os.PathLike
+        Path to the script.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem, the file and the line.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.discovery import validate_names
+    >>> validate_names("tests/scripts/reference_pipeline.py")
+    >>> validate_names("tests/scripts/bad_duplicate_param.py")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Duplicate Param name 'x' in ...
+    """
+    read_script(script_path)
+
+
 def _cell_at(cells: list[dict[str, Any]], line: int) -> tuple[dict[str, Any], int]:
     """The cell holding combined line ``line``, and the line within that cell."""
     for cell in cells:
@@ -458,7 +550,7 @@ def _spec_of(
         name_nodes = [k.value for k in call.keywords if k.arg == "name"]
         if not name_nodes:
             raise ValueError(
-                f"{kind}() call in {where} has no name=. Give it one, e.g. "
+                f"{kind}() call in {where} is missing the 'name' keyword. Give it one, e.g. "
                 f'{kind}({"5" if kind == "Param" else "value"}, name="window").'
             )
         ok, name = _literal(name_nodes[0])
@@ -475,8 +567,9 @@ def _spec_of(
         if kind == "Param":
             if name in params:
                 raise ValueError(
-                    f"Param {name!r} is declared twice in {display}: on {at(params[name].line)} and on "
-                    f"{at(call.lineno)}. Give each parameter one call site, or different names."
+                    f"Duplicate Param name {name!r} in {display}: on {at(params[name].line)} and on "
+                    f"{at(call.lineno)}. Give each parameter one call site (reuse the variable where the "
+                    "value is needed again), or different names."
                 )
             params[name] = _param_spec(name, call, locate)
         else:
@@ -485,8 +578,8 @@ def _spec_of(
     for name in params:
         if name in outputs:
             raise ValueError(
-                f"{name!r} is used both as a Param ({at(params[name].line)}) and as an Output "
-                f"({at(outputs[name][0])}) in {display}. Rename one of them."
+                f"Name collision in {display}: {name!r} is used both as a Param ({at(params[name].line)}) "
+                f"and as an Output ({at(outputs[name][0])}). Rename one of them."
             )
     # Order by position, not by walk order: an Output nested in an `if` stays before later ones.
     ordered_outputs = sorted(outputs, key=output_pos.__getitem__)
@@ -531,7 +624,7 @@ def _param_spec(name: str, call: ast.Call, locate: Callable[[int], str]) -> Para
         if value is not None:  # a literal, but a list/dict/tuple/...: never a valid default
             raise ValueError(
                 f"Param {name!r} in {locate(call.lineno)} has the default {text}, a "
-                f"{type(value).__name__}; a default must be a bool, int, float, str or None."
+                f"{type(value).__name__}; a default must be a scalar: a bool, int, float, str or None."
             )
         return ParamSpec(name, COMPUTED, "computed", call.lineno, call.col_offset, text)
     return ParamSpec(name, value, _type_of(value), call.lineno, call.col_offset, text)

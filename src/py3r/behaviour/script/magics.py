@@ -87,7 +87,7 @@ def parse_sweep_cell(
             )
         if target.id not in spec.params:
             raise UsageError(
-                f"{target.id!r} (line {stmt.lineno} of the %%sweep cell) is not a parameter of "
+                f"{target.id!r} (line {stmt.lineno} of the %%sweep cell) not found in script "
                 f"{spec.display_path}. Its parameters are: {known}."
             )
         names.append(target.id)

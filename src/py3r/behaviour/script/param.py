@@ -83,8 +83,9 @@ def Param(default: ParamValue = MISSING, *, name: str) -> Any:  # type: ignore[a
     _check_name(name, "Param")
     if default is not MISSING and not isinstance(default, SCALAR_TYPES):
         raise TypeError(
-            f"Param {name!r} has a default of type {type(default).__name__}; a default must be a bool, "
-            "int, float, str or None. Pass a scalar default, or compute the value from a scalar Param."
+            f"Param {name!r} has a default of type {type(default).__name__}; a default must be a scalar "
+            "(bool, int, float, str or None). Pass a scalar default, or compute the value from a scalar "
+            "Param."
         )
     if _hook is not None:
         return _hook.param(name, default)

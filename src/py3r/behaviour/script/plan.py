@@ -160,8 +160,7 @@ def _unknown(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             known = ", ".join(spec.params) or "none"
             raise ValueError(
-                f"{what} {name!r} is not a parameter of {spec.display_path}.{hint} "
-                f"Its parameters are: {known}."
+                f"{what} {name!r} not found in script {spec.display_path}.{hint} Its parameters are: {known}."
             )
 
 
@@ -178,20 +177,15 @@ def _check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tup
             close = difflib.get_close_matches(name, spec.outputs, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"{name!r} is not an output of {spec.display_path}.{hint} "
+                f"Output {name!r} not found in script {spec.display_path}.{hint} "
                 f"Its outputs are: {', '.join(spec.outputs) or 'none'}."
             )
     # Source order, so that "the last requested output" is well defined.
     return tuple(n for n in spec.outputs if n in wanted), True
 
 
-def _require(spec: ScriptSpec, have: Mapping[str, Any], how: str) -> None:
-    for p in spec.params.values():
-        if p.required and p.name not in have:
-            raise ValueError(
-                f"Parameter {p.name!r} of {spec.where(p.line)} is required (it has no default). "
-                f"Give it a value: {how.format(name=p.name)}."
-            )
+def _required_missing(spec: ScriptSpec, have: Mapping[str, Any]) -> list[ParamSpec]:
+    return [p for p in spec.params.values() if p.required and p.name not in have]
 
 
 def plan_run(
@@ -207,7 +201,14 @@ def plan_run(
     params = dict(params or {})
     _unknown(spec, params, "Parameter")
     values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
-    _require(spec, values, "run(script, {{{name!r}: ...}})")
+    missing = _required_missing(spec, values)
+    if missing:
+        listed = ", ".join(f"{p.name!r} ({spec.where(p.line)})" for p in missing)
+        example = ", ".join(f"{p.name!r}: ..." for p in missing)
+        raise ValueError(
+            f"Required parameters not provided: {listed}. They have no default: give each a value, "
+            f"run(script, {{{example}}})."
+        )
     capture, explicit = _check_outputs(spec, outputs)
     return Plan(spec, list(values), [Point(0, dict(values), values)], capture, explicit, stop_after_outputs)
 
@@ -269,16 +270,18 @@ def plan_sweep(
         elif p.has_literal_default:
             centre[name] = p.default
         elif mode == "independent":
-            why = (
-                "has no default" if p.required else f"has a default computed at run time ({p.default_source})"
-            )
+            why = "" if p.required else f" (its default is computed at run time: {p.default_source})"
             raise ValueError(
-                f"Swept parameter {name!r} of {spec.where(p.line)} {why}, so an independent sweep has no "
-                f"nominal value to hold it at while the others vary. Give one: "
-                f"nominal={{{name!r}: {values[0]!r}}}, or use mode='grid'."
+                f"Swept parameter {name!r} of {spec.where(p.line)} has no script default and no nominal "
+                f"value{why}, so an independent sweep has nothing to hold it at while the others vary. "
+                f"Give one: nominal={{{name!r}: {values[0]!r}}}, or use mode='grid'."
             )
         swept[name] = _with_nominal(values, centre[name]) if name in centre else values
-    _require(spec, {**swept, **fixed}, "nominal={{{name!r}: ...}}")
+    for p in _required_missing(spec, {**swept, **fixed}):
+        raise ValueError(
+            f"Required parameter {p.name!r} of {spec.where(p.line)} is not being swept and has no value "
+            f"in nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or sweep it."
+        )
     capture, explicit = _check_outputs(spec, outputs)
     base = {n: v for n, v in fixed.items() if n not in swept}
 

@@ -42,8 +42,10 @@ def _numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> l
     numeric = []
     for name in names:
         vals = [it.outputs[name] for it in results.iterations if name in it.outputs]
-        if all(isinstance(v, (int, float)) or _is_np_number(v) for v in vals):
+        if vals and all(isinstance(v, (int, float)) or _is_np_number(v) for v in vals):
             numeric.append(name)
+        elif outputs is not None and not vals:
+            raise ValueError(f"Output {name!r} cannot be plotted: no iteration produced it.")
         elif outputs is not None:
             raise ValueError(f"Output {name!r} is not numeric (it holds {type(vals[0]).__name__} values).")
     if not numeric:

@@ -190,7 +190,7 @@ class ScriptResults:
     >>> sr = sensitivity("examples/open_field/pipeline.py", {"threshold": [1.0, 4.0]}, progress=False)
     >>> sr[{"threshold": 4.0}]["fraction_moving"] < sr[{"threshold": 1.0}]["fraction_moving"]
     True
-    >>> list(sr.to_dataframe().columns[:2])
+    >>> list(sr.to_dataframe(outputs=sr.scalar_outputs()).columns[:2])
     ['threshold', 'fraction_moving']
     """
 
@@ -245,15 +245,15 @@ class ScriptResults:
             try:
                 query = self._normalise(query)
             except (TypeError, ValueError) as exc:
-                raise KeyError(str(exc)) from None
+                raise KeyError(f"No result for parameters {dict(params)}: {exc}") from None
         hit = self._by_key.get(canonical_key(query))
         if hit is not None:
             return hit
         unknown = set(query) - set(self.param_names)
         if unknown:
             raise KeyError(
-                f"{sorted(unknown)} are not among the parameters these results are keyed by: "
-                f"{self.param_names}."
+                f"No result for parameters {query}: {sorted(unknown)} are not among the parameters "
+                f"these results are keyed by: {self.param_names}."
             )
         # A partial dict selects the one iteration it matches.
         wanted = canonical_key(query)
@@ -264,10 +264,13 @@ class ScriptResults:
         more = "" if len(self._iterations) <= 6 else f" and {len(self._iterations) - 6} more"
         if len(matches) > 1:
             raise KeyError(
-                f"{query} matches {len(matches)} iterations; give every swept parameter "
-                f"({', '.join(self.param_names)}). Iterations: {shown}{more}."
+                f"No result for parameters {query} alone: they match {len(matches)} iterations; give "
+                f"every swept parameter ({', '.join(self.param_names)}). Iterations: {shown}{more}."
             )
-        raise KeyError(f"No iteration has parameters {query}. Iterations: {shown or 'none'}{more}.")
+        raise KeyError(
+            f"No result for parameters {query}: no iteration has these values. "
+            f"Iterations: {shown or 'none'}{more}."
+        )
 
     def __getitem__(self, params: Mapping[str, Any]) -> Outputs:
         """The outputs of the iteration with these parameter values.
@@ -297,25 +300,35 @@ class ScriptResults:
 
     # Tables --------------------------------------------------------------------------------
     def scalar_outputs(self) -> list[str]:
-        """Outputs whose every captured value is a scalar, in source order."""
-        names = []
-        for name in self.output_names:
-            vals = [it.outputs[name] for it in self._iterations if name in it.outputs]
-            if vals and all(is_scalar(v) for v in vals):
-                names.append(name)
-        return names
+        """Outputs that can be table columns: no captured value of theirs is anything but a scalar.
+
+        In source order. An output no iteration captured counts (its column is empty). Ask
+        :meth:`to_dataframe` for these when some outputs are DataFrames or arrays:
+        ``sr.to_dataframe(outputs=sr.scalar_outputs())``.
+        """
+        return [name for name in self.output_names if not self._non_scalar(name, self._iterations)]
+
+    @staticmethod
+    def _non_scalar(name: str, iterations: list[Iteration]) -> str | None:
+        """The type name of the first non-scalar value of output ``name`` in ``iterations``, if any."""
+        for it in iterations:
+            if name in it.outputs and not is_scalar(it.outputs[name]):
+                return type(it.outputs[name]).__name__
+        return None
 
     def to_dataframe(self, outputs: list[str] | None = None, *, include_failed: bool = False) -> pd.DataFrame:
         """Flatten scalar outputs into a DataFrame (one row per iteration).
 
-        Each row holds the parameter values of an iteration plus one column per scalar output.
-        Outputs that are not scalars (DataFrames, arrays) are left out: reach them by indexing.
+        Each row contains the parameter values for that iteration plus one column per captured
+        scalar output. Raises ``TypeError`` if any output is not a scalar: access those directly
+        via indexing instead, or name the scalar columns you want with ``outputs=``.
 
         Parameters
         ----------
         outputs : list of str, optional
-            Output columns to include. Naming an output that is not a scalar in every iteration
-            raises ``TypeError``. By default every output that is always scalar is included.
+            The output columns, in this order. By default every output is a column, and a
+            ``TypeError`` says which are not scalars; ``outputs=sr.scalar_outputs()`` picks every
+            output that can be a column. numpy scalars count as scalars.
         include_failed : bool, default False
             Also give failed and cancelled iterations a row, with ``status`` and ``error`` columns.
 
@@ -328,36 +341,36 @@ class ScriptResults:
         Raises
         ------
         TypeError
-            If a named output is not a scalar, or an output is scalar in some iterations and not
-            in others.
+            If an output (every output, or each one named) is not a scalar in every row.
+        KeyError
+            If a named output is not among these results' outputs.
+
+        Examples
+        --------
+        >>> from py3r.behaviour.script import sensitivity
+        >>> sr = sensitivity("examples/open_field/pipeline.py", {"threshold": [1.0, 4.0]}, progress=False)
+        >>> sr.to_dataframe(outputs=["fraction_moving"]).columns.tolist()
+        ['threshold', 'fraction_moving']
+        >>> sr.to_dataframe()
+        Traceback (most recent call last):
+        ...
+        TypeError: Output 'tracking' (a DataFrame) is not scalar, so it cannot be a table column. ...
         """
         import pandas as pd
 
+        shown = [it for it in self._iterations if it.ok or include_failed]
         if outputs is None:
-            names = self.scalar_outputs()
-            for name in self.output_names:
-                vals = [it.outputs[name] for it in self._iterations if name in it.outputs]
-                if name not in names and any(is_scalar(v) for v in vals):
-                    raise TypeError(
-                        f"Output {name!r} is a scalar in some iterations and not in others, so it "
-                        "cannot be a column. Name the columns you want with outputs=[...]."
-                    )
+            names = list(self.output_names)
         else:
-            names = list(outputs)
+            names = [outputs] if isinstance(outputs, str) else list(outputs)
             for name in names:
                 if name not in self.output_names:
                     raise KeyError(f"{name!r} is not an output here; outputs: {self.output_names}.")
-                bad = [it.outputs[name] for it in self._iterations if name in it.outputs]
-                bad = [v for v in bad if not is_scalar(v)]
-                if bad:
-                    raise TypeError(
-                        f"Output {name!r} is not a scalar (got a {type(bad[0]).__name__}), so it "
-                        "cannot be a table column. Access it directly: sr[params][name]."
-                    )
+        bad = {name: kind for name in names if (kind := self._non_scalar(name, shown))}
+        if bad:
+            raise TypeError(self._not_scalar_message(bad))
         rows = []
-        for it in self._iterations:
-            if not it.ok and not include_failed:
-                continue
+        for it in shown:
             row: dict[str, Any] = dict(it.params)
             for name in names:
                 row[name] = it.outputs.get(name)
@@ -367,6 +380,25 @@ class ScriptResults:
             rows.append(row)
         columns = [*self.param_names, *names] + (["status", "error"] if include_failed else [])
         return pd.DataFrame(rows, columns=columns)
+
+    def _not_scalar_message(self, bad: dict[str, str]) -> str:
+        listed = ", ".join(f"{n!r} (a {kind})" for n, kind in bad.items())
+        one = len(bad) == 1
+        scalars = self.scalar_outputs()
+        first = next(iter(bad))
+        key = (self.keys() or [{}])[0]
+        text = (
+            f"Output{'' if one else 's'} {listed} {'is' if one else 'are'} not scalar, so "
+            f"{'it cannot be a table column' if one else 'they cannot be table columns'}. "
+        )
+        if scalars:
+            text += (
+                f"The scalar outputs are: {', '.join(scalars)}; make a table of them with "
+                f"sr.to_dataframe(outputs={scalars!r}). "
+            )
+        else:
+            text += "No output here is a scalar. "
+        return text + f"Reach {'it' if one else 'them'} by indexing: sr[{key!r}][{first!r}]."
 
     # Saving ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -302,7 +302,8 @@ def sensitivity(
     ScriptResults
         Results keyed by parameter combination. Access individual outputs via
         ``sr[{"param": value}]["output_name"]``, or flatten scalar outputs with
-        ``sr.to_dataframe()``.
+        ``sr.to_dataframe()`` (which raises ``TypeError`` while a captured output is not a scalar:
+        name the scalar ones, ``sr.to_dataframe(outputs=[...])``, or sweep with ``outputs=[...]``).
 
     Examples
     --------
@@ -313,7 +314,9 @@ def sensitivity(
     ...                  {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]}, progress=False)
     >>> len(sr)  # 3 + 3 points (the default 2.0 is added to threshold), nominal point once
     5
-    >>> df = sr.to_dataframe()
+    >>> df = sr.to_dataframe(outputs=["fraction_moving", "distance_cm"])
+    >>> list(df.columns)
+    ['smooth_window', 'threshold', 'fraction_moving', 'distance_cm']
 
     Grid sweep: every combination of parameter values.
 

@@ -567,7 +567,7 @@ class SweepPanel(w.VBox):
 
     def _refresh_sweep(self, results: ScriptResults) -> None:
         try:
-            table = results.to_dataframe(include_failed=True)
+            table = results.to_dataframe(outputs=results.scalar_outputs(), include_failed=True)
             table["error"] = table["error"].fillna("")  # blank for the points that ran
             self.sweep_table.value = table.to_html(
                 index=False, float_format=lambda x: f"{x:.4g}", max_rows=60
