@@ -51,7 +51,7 @@ threshold = 4.0
 # `by_window` is an ordinary `ScriptResults`: index it, tabulate it, plot it again.
 
 # %%
-by_window.to_dataframe()
+by_window.to_dataframe()  # noqa: F821 (by_window is set by %%sweep -o above)
 
 # %% [markdown]
 # The cell runs against a copy of the notebook's namespace, so it can use your variables and
@@ -83,7 +83,7 @@ seed = 7
 # With `--no-plot`, draw it later, in the form you want:
 
 # %%
-grid.plot(kind="heatmap")
+grid.plot(kind="heatmap")  # noqa: F821 (grid is set by %%sweep -o above)
 
 # %% [markdown]
 # Type `%%sweep?` in a cell for the full usage. A value that does not fit a parameter's type, or a
