@@ -85,12 +85,13 @@ sweep
 # %% [markdown]
 # ## 4. The results as a table
 #
-# `to_dataframe()` gives one row per iteration: the swept parameters, then every output that
-# is a scalar. Outputs that are not (the `tracking` DataFrame) are reached by indexing, as
-# above.
+# `to_dataframe(outputs=[...])` gives one row per iteration: the swept parameters, then the
+# scalar outputs you name, one column each. An output that is not a scalar (the `tracking`
+# DataFrame) cannot be a column: reach it by indexing, as above.
 
 # %%
-sweep.to_dataframe()
+SCALARS = ["fraction_moving", "time_in_centre_s", "distance_cm"]
+sweep.to_dataframe(outputs=SCALARS)
 
 # %% [markdown]
 # ## 5. When an iteration fails
@@ -101,7 +102,7 @@ sweep.to_dataframe()
 
 # %%
 bad = sensitivity(SCRIPT, {"smooth_window": [0, 3]}, progress=False)
-bad.to_dataframe(include_failed=True)[["smooth_window", "fraction_moving", "status"]]
+bad.to_dataframe(outputs=SCALARS, include_failed=True)[["smooth_window", "fraction_moving", "status"]]
 
 # %% [markdown]
 # `errors` lists each failed iteration's parameters and what went wrong:
@@ -147,7 +148,7 @@ grid = sensitivity(
     workers=2,
     progress=False,
 )
-grid.to_dataframe().head()
+grid.to_dataframe(outputs=SCALARS).head()
 
 # %% [markdown]
 # ## 8. Plots

@@ -48,10 +48,12 @@ smooth_window = [1, 3, 9, 15]
 threshold = 4.0
 
 # %% [markdown]
-# `by_window` is an ordinary `ScriptResults`: index it, tabulate it, plot it again.
+# `by_window` is an ordinary `ScriptResults`: index it, tabulate the scalar outputs you name,
+# plot it again.
 
 # %%
-by_window.to_dataframe()  # noqa: F821 (by_window is set by %%sweep -o above)
+SCALARS = ["fraction_moving", "time_in_centre_s", "distance_cm"]
+by_window.to_dataframe(outputs=SCALARS)  # noqa: F821 (by_window is set by %%sweep -o above)
 
 # %% [markdown]
 # The cell runs against a copy of the notebook's namespace, so it can use your variables and

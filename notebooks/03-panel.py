@@ -36,6 +36,7 @@ from IPython.display import Image
 from py3r.behaviour.script import panel
 
 SCRIPT = "../examples/open_field/pipeline.py"
+SCALARS = ["fraction_moving", "time_in_centre_s", "distance_cm"]  # the pipeline's scalar outputs
 STORE = "panel-runs"  # this demo's run store: removed first, so every run starts the same
 shutil.rmtree(STORE, ignore_errors=True)
 
@@ -54,7 +55,7 @@ p
 
 # %%
 p.wait()
-p.last_run.to_dataframe().T  # one run: its parameter values and scalar outputs
+p.last_run.to_dataframe(outputs=SCALARS).T  # one run: its parameter values and scalar outputs
 
 # %% [markdown]
 # ## Moving a slider
@@ -112,7 +113,7 @@ p.sweep_status.value, p.progress.description
 # The sweep's results are in `p.results`, an ordinary `ScriptResults`:
 
 # %%
-p.results.to_dataframe()
+p.results.to_dataframe(outputs=SCALARS)
 
 # %% [markdown]
 # and this is the plot the Sweep tab shows (a heat map per output, for a grid over two parameters):

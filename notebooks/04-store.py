@@ -32,6 +32,7 @@ import pandas as pd
 from py3r.behaviour.script import ScriptResults, history, run, sensitivity
 
 SCRIPT = "../examples/open_field/pipeline.py"
+SCALARS = ["fraction_moving", "time_in_centre_s", "distance_cm"]  # the pipeline's scalar outputs
 STORE = "demo-runs"
 shutil.rmtree(STORE, ignore_errors=True)
 
@@ -99,12 +100,13 @@ table.drop(columns=["when", "seconds"]).sort_values(["smooth_window", "threshold
 #
 # `save` writes a whole `ScriptResults` (outputs, logs, failures) to one file and
 # `ScriptResults.load` reads it back. It is a pickle, for yourself: to share results, write a
-# table (`sr.to_dataframe().to_csv(...)`).
+# table of the scalar outputs you name (`sr.to_dataframe(outputs=[...]).to_csv(...)`).
 
 # %%
 full.save("demo-results.pkl")
 loaded = ScriptResults.load("demo-results.pkl")
-loaded.to_dataframe().equals(full.to_dataframe()), loaded[{"smooth_window": 9}]["tracking"].shape
+same_table = loaded.to_dataframe(outputs=SCALARS).equals(full.to_dataframe(outputs=SCALARS))
+same_table, loaded[{"smooth_window": 9}]["tracking"].shape
 
 # %% [markdown]
 # Tidy up (delete a store directory, and everything in it is forgotten):
