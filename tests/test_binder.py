@@ -118,7 +118,9 @@ def test_binder_environment_runs_the_quickstart(tmp_path):
     _run(["./binder/postBuild"], cwd=ROOT, env=env, timeout=600)
 
     # Every notebook's imports resolve there (the quickstart below runs; the others need at least these).
-    modules = sorted(_notebook_imports() | {"py3r", "ipykernel", "jupyterlab", "ipywidgets", "matplotlib"})
+    # jupytext opens each notebook paired with its .py source.
+    needed = {"py3r", "ipykernel", "jupyterlab", "ipywidgets", "matplotlib", "jupytext"}
+    modules = sorted(_notebook_imports() | needed)
     _run(
         [python, "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)", *modules],
         cwd=ROOT,
