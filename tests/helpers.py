@@ -96,11 +96,19 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.02, what: str
         time.sleep(interval)
 
 
+def warm_workers() -> set[int]:
+    """This process's live warm workers (their command line names the worker module)."""
+    me = os.getpid()
+    return {
+        pid
+        for pid, (ppid, cmd) in session_processes().items()
+        if ppid == me and "py3r.behaviour.script._worker.zygote" in cmd
+    }
+
+
 def warm_processes() -> set[int]:
     """The idle warm workers and their pre-forked spares: the only processes allowed to stay."""
-    from py3r.behaviour.script.engine import POOL
-
-    workers = set(POOL.pids())
+    workers = warm_workers()
     spares = set()
     for pid in session_processes():
         try:
@@ -117,14 +125,14 @@ def running_iterations() -> dict[int, tuple[int, str]]:
     """Processes of this session that run (or ran) a script: warm-worker children that are not idle
     spares, and children of the plain subprocess engine."""
     procs = session_processes()
-    zygotes = {p for p, (_, cmd) in procs.items() if "py3r.behaviour.script._zygote" in cmd}
+    zygotes = {p for p, (_, cmd) in procs.items() if "py3r.behaviour.script._worker.zygote" in cmd}
     found = {}
     for pid, (ppid, cmd) in procs.items():
         try:
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
         except OSError:
             continue
-        if (ppid in zygotes and pid not in zygotes and comm != "py3r-spare") or "script._child" in cmd:
+        if (ppid in zygotes and pid not in zygotes and comm != "py3r-spare") or "script._worker.child" in cmd:
             found[pid] = (ppid, cmd)
     return found
 

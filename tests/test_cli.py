@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from helpers import EXAMPLE, ROOT, SCRIPTS, wait_for
-from py3r.behaviour.script import read_script
-from py3r.behaviour.script.cli import UsageError, main, parse_value
+from py3r.behaviour.script import UsageError, read_script
+from py3r.behaviour.script.frontends.cli import main
+from py3r.behaviour.script.values import parse_value
 
 
 def cli(*args, cwd=ROOT):
@@ -248,3 +249,23 @@ def test_interrupted_run_exits_130_and_leaves_nothing_running(tmp_path):
         proc.kill()
     assert proc.returncode == 130, err
     assert "cancelled" in err
+
+
+def test_a_library_bug_is_reported_as_a_bug_not_as_bad_input(monkeypatch, capsys):
+    import py3r.behaviour.script.frontends.cli as cli_module
+
+    def broken(*args, **kwargs):  # a fault injected where no input of the user's can reach
+        raise KeyError("internal state")
+
+    monkeypatch.setattr(cli_module, "execute_plan", broken)
+    status = main(["run", str(SCRIPTS / "scalars.py")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "Traceback (most recent call last)" in err and "KeyError: 'internal state'" in err
+    assert "this is a bug in py3r-behaviour-script" in err and "Please report it" in err
+
+
+def test_bad_input_is_still_one_line_and_status_2(capsys):
+    assert main(["run", str(SCRIPTS / "scalars.py"), "-p", "a=2.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("py3r-script: error: Parameter 'a'") and "Traceback" not in err

@@ -7,7 +7,6 @@ import textwrap
 import pytest
 
 from py3r.behaviour.script import inspect, read_script
-from py3r.behaviour.script._types import COMPUTED, MISSING
 
 HEADER = "from py3r.behaviour.script import Param, Output\n"
 
@@ -33,15 +32,18 @@ def test_literal_defaults_and_types(tmp_path):
         """,
     )
     spec = read_script(path)
-    got = {n: (p.default, p.type, p.required) for n, p in spec.params.items()}
+    got = {
+        n: (p.default if p.has_literal_default else repr(p.default), p.type, p.required)
+        for n, p in spec.params.items()
+    }
     assert got == {
         "neg": (-1, "int", False),
         "negf": (-1.5, "float", False),
         "none": (None, "any", False),
         "spaced": ("a b", "str", False),
         "yes": (True, "bool", False),
-        "computed": (COMPUTED, "computed", False),
-        "req": (MISSING, "any", True),
+        "computed": ("COMPUTED", "computed", False),
+        "req": ("MISSING", "any", True),
         "kw": (2, "int", False),
     }
     assert [p.line for p in spec.params.values()] == [3, 4, 5, 6, 7, 8, 9, 10]

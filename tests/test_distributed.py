@@ -142,9 +142,7 @@ def test_worker_killed_mid_task_is_recorded(client, tmp_path):
 
 def test_cancel_stops_running_tasks_and_keeps_finished(client, tmp_path):
     # Through the streaming hook the panel uses, so the test knows when points 0 and 1 have arrived.
-    from py3r.behaviour.script.discovery import read_script
-    from py3r.behaviour.script.plan import plan_sweep
-    from py3r.behaviour.script.runner import _execute
+    from py3r.behaviour.script import execute_plan, plan_sweep, read_script
 
     token = CancelToken()
     arrived: list[int] = []
@@ -165,10 +163,8 @@ def test_cancel_stops_running_tasks_and_keeps_finished(client, tmp_path):
     t = threading.Thread(target=cancel_when_only_the_slow_point_runs)
     t.start()
     with pytest.warns(SweepInterruptedWarning):
-        sr = _execute(
+        sr = execute_plan(
             plan,
-            cache=None,
-            retry_failed=False,
             executor=client,
             cancel=token,
             progress=False,

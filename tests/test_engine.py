@@ -12,7 +12,9 @@ import pytest
 
 from helpers import SCRIPTS, leftover_processes, session_processes, wait_for, warm_processes
 from py3r.behaviour.script import run, sensitivity
-from py3r.behaviour.script.engine import POOL, ForkEngine, SubprocessEngine, get_engine
+from py3r.behaviour.script._engine import get_engine
+from py3r.behaviour.script._engine.fork import POOL, ForkEngine
+from py3r.behaviour.script._engine.subprocess import SubprocessEngine
 
 
 def write(path, text):
@@ -25,7 +27,7 @@ def test_get_engine(monkeypatch):
     assert isinstance(get_engine("subprocess"), SubprocessEngine)
     monkeypatch.setenv("PY3R_SCRIPT_ENGINE", "subprocess")
     assert isinstance(get_engine(), SubprocessEngine)
-    with pytest.raises(ValueError, match="engine must be 'auto', 'fork', 'subprocess'"):
+    with pytest.raises(ValueError, match="engine must be one of 'auto', 'fork', 'subprocess'"):
         get_engine("threads")  # type: ignore[arg-type]
     monkeypatch.setenv("PY3R_SCRIPT_ENGINE", "fast")
     with pytest.raises(ValueError, match=r"PY3R_SCRIPT_ENGINE must be .* got 'fast'\. Set one of those"):
@@ -175,7 +177,7 @@ def test_falls_back_to_a_new_interpreter_when_the_worker_cannot_start(tmp_path, 
     # A library that cannot be imported inside a warm worker (it kills the worker process).
     write(
         lib / "worker_killer.py",
-        "import os, sys\nif sys.argv[0].endswith('_zygote.py'):\n    os._exit(3)\n",
+        "import os, sys\nif sys.argv[0].endswith('zygote.py'):\n    os._exit(3)\n",
     )
     monkeypatch.setenv("PYTHONPATH", str(lib))
     (tmp_path / "app").mkdir()

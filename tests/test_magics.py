@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
+import IPython
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
+import py3r.behaviour.script
 from helpers import EXAMPLE, SCRIPTS
-from py3r.behaviour.script import ScriptResults, ScriptSpec
+from py3r.behaviour.script import IterationFailedWarning, ScriptResults, ScriptSpec
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +122,21 @@ def test_sweep_bare_cache_before_the_script(ip, tmp_path, monkeypatch):
     assert (tmp_path / "default-store").is_dir()
     with pytest.raises(UsageError, match=r"Usage: %%sweep PATH"):
         ip.run_cell_magic("sweep", f"--no-plot --cache {tmp_path / 'store'}", "threshold = [1.0]\n")
+
+
+def test_failure_warning_points_at_the_users_cell(ip, tmp_path):
+    script = tmp_path / "fails_at_two.py"
+    script.write_text(
+        "from py3r.behaviour.script import Output, Param\nn = Param(0, name='n')\n"
+        "if n == 2:\n    raise RuntimeError('two')\nOutput(n, name='y')\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = ip.run_cell(f"%%sweep {script} --no-plot --workers 1\nn = [0, 2]\n")
+    assert result.success
+    (w,) = [w for w in caught if w.category is IterationFailedWarning]
+    assert "1 of 2 iterations" in str(w.message)
+    package = str(Path(py3r.behaviour.script.__file__).parent)
+    ipython = str(Path(IPython.__file__).parent)
+    assert not w.filename.startswith((package, ipython)), w.filename  # the cell, not the machinery
+    assert w.lineno == 1

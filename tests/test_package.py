@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -36,3 +37,25 @@ def test_import_is_light():
 
 def test_reference_import_line():
     from py3r.behaviour.script import Output, Param, ScriptResults, inspect, run, sensitivity  # noqa: F401
+
+
+def test_the_api_reference_documents_exactly_the_public_names():
+    page = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^::: py3r\.behaviour\.script\.(\w+)$", page, flags=re.M)
+    assert sorted(documented) == pbs.__all__
+    assert len(documented) == len(set(documented))
+
+
+def test_the_reference_import_paths_keep_working():
+    from py3r.behaviour.script.discovery import discover_outputs, discover_params, validate_names
+    from py3r.behaviour.script.param import Output, Param
+    from py3r.behaviour.script.results import ScriptResults
+    from py3r.behaviour.script.runner import inspect, run, sensitivity
+
+    assert (Param, Output, ScriptResults) == (pbs.Param, pbs.Output, pbs.ScriptResults)
+    assert (inspect, run, sensitivity) == (pbs.inspect, pbs.run, pbs.sensitivity)
+    assert (discover_params, discover_outputs, validate_names) == (
+        pbs.discover_params,
+        pbs.discover_outputs,
+        pbs.validate_names,
+    )

@@ -24,7 +24,7 @@ def test_param_without_default_says_how_to_run():
 
 @pytest.mark.parametrize("bad", [[1, 2], {"a": 1}, (1,), object()])
 def test_param_rejects_non_scalar_defaults(bad):
-    with pytest.raises(TypeError, match="must be a bool, int, float, str or None"):
+    with pytest.raises(TypeError, match=r"must be a scalar \(bool, int, float, str or None\)"):
         Param(bad, name="x")
 
 

@@ -8,8 +8,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from py3r.behaviour.script import read_script
-from py3r.behaviour.script.plan import canonical_key, check_value, plan_run, plan_sweep
+from py3r.behaviour.script import plan_run, plan_sweep, read_script
+from py3r.behaviour.script.values import check_value, value_key
 
 
 @pytest.fixture
@@ -90,10 +90,10 @@ def test_bad_values(spec, name, value, pattern):
         check(spec, name, value)
 
 
-def test_canonical_key_keeps_types_apart_and_nan_equal():
-    assert len({canonical_key({"x": 1}), canonical_key({"x": 1.0}), canonical_key({"x": True})}) == 3
-    assert canonical_key({"x": float("nan")}) == canonical_key({"x": float("nan")})
-    assert canonical_key({"a": 1, "b": 2}) == canonical_key({"b": 2, "a": 1})
+def test_value_key_keeps_types_apart_and_nan_equal():
+    assert len({value_key({"x": 1}), value_key({"x": 1.0}), value_key({"x": True})}) == 3
+    assert value_key({"x": float("nan")}) == value_key({"x": float("nan")})
+    assert value_key({"a": 1, "b": 2}) == value_key({"b": 2, "a": 1})
 
 
 def test_run_plan(spec):

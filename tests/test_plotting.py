@@ -5,8 +5,7 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from py3r.behaviour.script import ScriptResults, sensitivity
-from py3r.behaviour.script.plotting import plot_results
+from py3r.behaviour.script import ScriptResults, plot_results, sensitivity
 
 matplotlib.use("Agg")
 

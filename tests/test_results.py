@@ -12,15 +12,15 @@ from py3r.behaviour.script import Failure, Iteration, ScriptResults
 def make():
     sr = ScriptResults(["w", "t"], ["tracking", "score", "label"])
     frame = pd.DataFrame({"x": [1]})
-    sr._add(
+    sr.add(
         Iteration(0, {"w": 3, "t": 0.5}, outputs={"tracking": frame, "score": np.float64(1.5), "label": "a"})
     )
-    sr._add(
+    sr.add(
         Iteration(
             1, {"w": 5, "t": 0.5}, outputs={"tracking": frame, "score": 2, "label": "b"}, wall_time=0.25
         )
     )
-    sr._add(
+    sr.add(
         Iteration(
             2,
             {"w": 7, "t": 0.5},
@@ -54,10 +54,10 @@ def test_indexing_by_param_dict():
 
 def test_one_and_one_point_oh_are_different_keys():
     sr = ScriptResults(["x"], ["y"])
-    sr._add(Iteration(0, {"x": 1}, outputs={"y": "int"}))
-    sr._add(Iteration(1, {"x": 1.0}, outputs={"y": "float"}))
-    sr._add(Iteration(2, {"x": True}, outputs={"y": "bool"}))
-    sr._add(Iteration(3, {"x": float("nan")}, outputs={"y": "nan"}))
+    sr.add(Iteration(0, {"x": 1}, outputs={"y": "int"}))
+    sr.add(Iteration(1, {"x": 1.0}, outputs={"y": "float"}))
+    sr.add(Iteration(2, {"x": True}, outputs={"y": "bool"}))
+    sr.add(Iteration(3, {"x": float("nan")}, outputs={"y": "nan"}))
     assert [sr[{"x": v}]["y"] for v in (1, 1.0, True, float("nan"))] == ["int", "float", "bool", "nan"]
 
 
@@ -79,7 +79,7 @@ def test_to_dataframe_raises_on_a_non_scalar_output_as_the_reference_says():
 
 def test_to_dataframe_names_every_non_scalar_output():
     sr = ScriptResults(["x"], ["a", "y", "b"])
-    sr._add(Iteration(0, {"x": 1}, outputs={"a": [1], "y": 1.0, "b": np.zeros(2)}))
+    sr.add(Iteration(0, {"x": 1}, outputs={"a": [1], "y": 1.0, "b": np.zeros(2)}))
     with pytest.raises(TypeError, match=r"Outputs 'a' \(a list\), 'b' \(a ndarray\) are not scalar"):
         sr.to_dataframe()
 
@@ -94,8 +94,8 @@ def test_to_dataframe_with_named_scalar_outputs_in_plan_order():
 
 def test_to_dataframe_of_scalar_outputs_needs_no_arguments():
     sr = ScriptResults(["x"], ["y", "never"])
-    sr._add(Iteration(0, {"x": 1}, outputs={"y": np.int64(4)}))
-    sr._add(Iteration(1, {"x": 2}, outputs={"y": 5}))
+    sr.add(Iteration(0, {"x": 1}, outputs={"y": np.int64(4)}))
+    sr.add(Iteration(1, {"x": 2}, outputs={"y": 5}))
     df = sr.to_dataframe()
     assert list(df.columns) == ["x", "y", "never"]  # an output no iteration produced is an empty column
     assert df["y"].tolist() == [4, 5] and df["never"].isna().all()
@@ -108,8 +108,8 @@ def test_to_dataframe_named_non_scalar_raises():
 
 def test_to_dataframe_mixed_scalar_raises():
     sr = ScriptResults(["x"], ["y"])
-    sr._add(Iteration(0, {"x": 1}, outputs={"y": 1}))
-    sr._add(Iteration(1, {"x": 2}, outputs={"y": [1]}))
+    sr.add(Iteration(0, {"x": 1}, outputs={"y": 1}))
+    sr.add(Iteration(1, {"x": 2}, outputs={"y": [1]}))
     with pytest.raises(TypeError, match=r"'y' \(a list\) is not scalar.*No output here is a scalar"):
         sr.to_dataframe()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -425,3 +426,19 @@ def test_bad_options(tmp_path):
         sensitivity(SCRIPTS / "scalars.py", {"a": [1]}, workers=0)
     with pytest.raises(ValueError, match="timeout must be a positive number"):
         run(SCRIPTS / "scalars.py", timeout=-1)
+
+
+def test_failure_warnings_point_at_the_callers_line(recwarn):
+    sr = run(SCRIPTS / "raises.py")
+    line = sys._getframe().f_lineno - 1  # the line of the call
+    (w,) = [w for w in recwarn if w.category is IterationFailedWarning]
+    assert (w.filename, w.lineno) == (__file__, line) and sr.errors
+
+
+def test_interruption_warnings_point_at_the_callers_line(recwarn):
+    token = CancelToken()
+    token.cancel()
+    sensitivity(SCRIPTS / "scalars.py", {"a": [1, 2]}, cancel=token, progress=False)
+    line = sys._getframe().f_lineno - 1  # the line of the call
+    (w,) = [w for w in recwarn if w.category is SweepInterruptedWarning]
+    assert (w.filename, w.lineno) == (__file__, line)

@@ -24,14 +24,15 @@ from helpers import EXAMPLE, EXAMPLE_SCALARS, leftover_processes, wait_for, warm
 from py3r.behaviour.script import (
     CancelToken,
     IterationFailedWarning,
+    RunStore,
     ScriptResults,
     StoreWarning,
     SweepInterruptedWarning,
     history,
+    open_store,
     run,
     sensitivity,
 )
-from py3r.behaviour.script.store import RunStore, open_store
 
 COUNTING = """\
 import pathlib
@@ -102,10 +103,10 @@ def test_hit_starts_no_process_and_imports_no_pandas(project, tmp_path):
     log, store = tmp_path / "log", tmp_path / "store"
     run(project, {"i": 2, "log": str(log)}, cache=store)
     code = (
-        "import sys, json\nfrom py3r.behaviour.script import run\n"
-        "from py3r.behaviour.script.engine import POOL\n"
+        "import os, sys, json\nfrom py3r.behaviour.script import run\n"
         "sr = run(sys.argv[1], {'i': 2, 'log': sys.argv[2]}, cache=sys.argv[3])\n"
-        "print(json.dumps([sr.iterations[0].cached, sr.iterations[0].outputs['y'], POOL.pids(), "
+        "children = open(f'/proc/{os.getpid()}/task/{os.getpid()}/children').read().split()\n"
+        "print(json.dumps([sr.iterations[0].cached, sr.iterations[0].outputs['y'], children, "
         "'pandas' in sys.modules]))\n"
     )
     out = subprocess.run(

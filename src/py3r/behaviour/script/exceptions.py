@@ -1,8 +1,23 @@
-"""Warnings the library promises to emit."""
+"""The warnings the library promises to emit, the errors its front ends share, and how warnings are
+attributed to the user's own line.
+
+Standard library only: every layer imports this module.
+"""
 
 from __future__ import annotations
 
-__all__ = ["IterationFailedWarning", "StoreWarning", "SweepInterruptedWarning"]
+import os
+import sys
+import warnings
+
+__all__ = [
+    "IterationFailedWarning",
+    "StoreWarning",
+    "SweepInterruptedWarning",
+    "UsageError",
+    "WorkerStartError",
+    "warn",
+]
 
 
 class IterationFailedWarning(UserWarning):
@@ -15,3 +30,42 @@ class SweepInterruptedWarning(UserWarning):
 
 class StoreWarning(UserWarning):
     """A stored result was unusable (missing, truncated, corrupted) and is recomputed."""
+
+
+class UsageError(ValueError):
+    """Bad input typed by a person (a command-line option, a widget's text): the message says what to do.
+
+    The command line prints it and exits with status 2; the magics and the panel show it as one
+    line. A ``ValueError``, so code that catches bad values catches it too.
+    """
+
+
+class WorkerStartError(RuntimeError):
+    """The warm worker could not be started: the call goes on with a new interpreter per iteration."""
+
+
+#: Folders whose frames a warning skips on its way to the user's line: this package, and the
+#: IPython machinery between a notebook cell and a magic.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _skipped(filename: str) -> bool:
+    if filename.startswith(_PACKAGE_DIR):
+        return True
+    ipython = sys.modules.get("IPython")
+    ipython_dir = os.path.dirname(getattr(ipython, "__file__", None) or "\0") + os.sep
+    return filename.startswith(ipython_dir) or filename.startswith("<decorator-gen-")
+
+
+def warn(message: str, category: type[Warning]) -> None:
+    """Emit a warning attributed to the first frame outside this library (the user's call or cell).
+
+    The frames of this package, and IPython's between a cell and a magic, are skipped, however
+    deep the call that warns (a plain ``stacklevel`` would count them by hand).
+    """
+    frame = sys._getframe(1)  # the caller of this function: warnings' stacklevel 2
+    level = 2
+    while frame.f_back is not None and _skipped(frame.f_code.co_filename):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -10,22 +10,32 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._types import SCALAR_TYPES, ParamValue
-from .discovery import ParamSpec, ScriptSpec
+from ._types import ParamValue
+from .spec import ParamSpec, ScriptSpec
+from .values import check_value, describe, value_key
 
-__all__ = ["Plan", "Point", "canonical_key", "check_value", "plan_run", "plan_sweep"]
+__all__ = ["Plan", "Point", "plan_run", "plan_sweep"]
 
 Mode = Literal["independent", "grid"]
 
 
 @dataclass(frozen=True)
 class Point:
-    """One iteration: where it sits in the plan, its key, and everything injected into the script."""
+    """One iteration: where it sits in the plan, its key, and everything injected into the script.
+
+    Attributes
+    ----------
+    index : int
+        Its position in the plan.
+    key : dict
+        The values results are indexed by (the swept parameters).
+    values : dict
+        Every value injected into the script (the key plus fixed nominal values).
+    """
 
     index: int
     key: dict[str, ParamValue]
@@ -34,7 +44,10 @@ class Point:
 
 @dataclass(frozen=True)
 class Plan:
-    """The checked iterations of one call."""
+    """The checked iterations of one call: what :func:`~py3r.behaviour.script.execute_plan` runs.
+
+    Build one with :func:`plan_run` or :func:`plan_sweep`; every value in it has been checked.
+    """
 
     spec: ScriptSpec
     #: The names results are keyed by (the swept parameters; for ``run``, the ones passed).
@@ -48,109 +61,6 @@ class Plan:
     mode: str = "run"
     #: Nominal value of each swept parameter (independent mode; the default unless overridden).
     nominal: dict[str, ParamValue] | None = None
-
-
-def canonical_key(values: Mapping[str, Any]) -> tuple[tuple[str, str, Any], ...]:
-    """A hashable key that keeps ``1``, ``1.0`` and ``True`` apart and treats NaN as equal to NaN."""
-    items = []
-    for name in sorted(values):
-        v = values[name]
-        if isinstance(v, float) and math.isnan(v):
-            v = "nan"
-        items.append((name, type(v).__name__, v))
-    return tuple(items)
-
-
-# Values ----------------------------------------------------------------------------------------
-def _numpy_scalar(value: Any) -> Any:
-    """A numpy (or other array-library) scalar as the matching Python scalar; others unchanged."""
-    if type(value).__module__.split(".")[0] == "numpy" and getattr(value, "ndim", None) == 0:
-        return value.item()
-    return value
-
-
-def _described(value: Any) -> str:
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if value is None:
-        return "None"
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"the {type(value).__name__} {text}"
-
-
-_EXAMPLES = {"int": "5", "float": "0.8", "bool": "True", "str": "'text'", "any": "0.8", "computed": "0.8"}
-_WANTED = {
-    "int": "an int",
-    "float": "a float",
-    "bool": "a bool",
-    "str": "a str",
-    "any": "a scalar",
-    "computed": "a scalar",
-}
-
-
-def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
-    """Check ``value`` for ``param`` and return it normalised.
-
-    numpy scalars become Python scalars and an int given to a float parameter becomes a float.
-    Nothing is ever cast: ``2.7`` is no int and the string ``"False"`` is no bool.
-
-    Parameters
-    ----------
-    spec : ScriptSpec
-        The script the parameter belongs to (named in messages).
-    param : ParamSpec
-        The parameter.
-    value : object
-        The proposed value.
-
-    Returns
-    -------
-    bool | int | float | str | None
-        The value to inject.
-
-    Raises
-    ------
-    TypeError
-        If the value does not have the parameter's type, or is not a scalar.
-
-    Examples
-    --------
-    >>> from py3r.behaviour.script import read_script
-    >>> from py3r.behaviour.script.plan import check_value
-    >>> spec = read_script("examples/open_field/pipeline.py")
-    >>> check_value(spec, spec.params["threshold"], 3)
-    3.0
-    """
-    value = _numpy_scalar(value)
-    kind = param.type
-    where = f"Parameter {param.name!r} of {spec.where(param.line)}"
-    example = f"{param.name}={_EXAMPLES[kind]}"
-    if not isinstance(value, SCALAR_TYPES):
-        raise TypeError(
-            f"{where} takes a single {'value' if kind in ('any', 'computed') else kind}; got "
-            f"{_described(value)}, which is not a scalar (bool, int, float, str or None). To try "
-            f"several values, sweep them: sensitivity(script, {{{param.name!r}: [...]}})."
-        )
-    ok = (
-        kind in ("any", "computed")
-        or (kind == "bool" and isinstance(value, bool))
-        or (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
-        or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
-        or (kind == "str" and isinstance(value, str))
-    )
-    if not ok:
-        hint = f"Pass {_WANTED[kind]}, e.g. {example}."
-        if kind == "bool" and isinstance(value, str):
-            hint = "Pass True or False without quotes."
-        elif kind == "int" and isinstance(value, float):
-            hint = f"Pass a whole number; values are never rounded, e.g. {example}."
-        raise TypeError(f"{where} is {_WANTED[kind]}; got {_described(value)}. {hint}")
-    if kind == "float":
-        return float(value)  # type: ignore[arg-type]
-    return value  # type: ignore[no-any-return]
 
 
 def _unknown(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
@@ -195,9 +105,38 @@ def plan_run(
     outputs: Iterable[str] | str | None = None,
     stop_after_outputs: bool = False,
 ) -> Plan:
-    """The one-point plan of :func:`run`."""
+    """The one-point plan of :func:`~py3r.behaviour.script.run`: its values checked, nothing run.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script (:func:`~py3r.behaviour.script.read_script`).
+    params : dict, optional
+        Parameter values; the others keep the script's defaults.
+    outputs : list of str, optional
+        The outputs to capture (then required); all by default.
+    stop_after_outputs : bool, default False
+        Stop the process inside the ``Output`` call that completes ``outputs``.
+
+    Returns
+    -------
+    Plan
+        One point, keyed by the parameters given.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a value of the wrong type, an unknown name or a missing required parameter.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import plan_run, read_script
+    >>> plan = plan_run(read_script("examples/open_field/pipeline.py"), {"threshold": 3})
+    >>> plan.points[0].values
+    {'threshold': 3.0}
+    """
     if params is not None and not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of parameter values; got {_described(params)}.")
+        raise TypeError(f"params must be a dict of parameter values; got {describe(params)}.")
     params = dict(params or {})
     _unknown(spec, params, "Parameter")
     values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
@@ -216,7 +155,7 @@ def plan_run(
 def _sweep_values(spec: ScriptSpec, name: str, raw: Any) -> list[ParamValue]:
     if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
         raise TypeError(
-            f"The values to sweep for {name!r} must be a list; got {_described(raw)}. "
+            f"The values to sweep for {name!r} must be a list; got {describe(raw)}. "
             f"Write {name!r}: [{raw!r}], or pass a single value with nominal={{{name!r}: {raw!r}}}."
         )
     checked = [check_value(spec, spec.params[name], v) for v in raw]
@@ -224,13 +163,13 @@ def _sweep_values(spec: ScriptSpec, name: str, raw: Any) -> list[ParamValue]:
         raise ValueError(f"The list of values to sweep for {name!r} is empty. Give at least one value.")
     unique: dict[Any, ParamValue] = {}
     for v in checked:
-        unique.setdefault(canonical_key({"v": v}), v)
+        unique.setdefault(value_key({"v": v}), v)
     return list(unique.values())
 
 
 def _with_nominal(values: list[ParamValue], nominal: ParamValue) -> list[ParamValue]:
     """``values`` with the nominal value included: in order when the list is sorted numbers."""
-    if canonical_key({"v": nominal}) in {canonical_key({"v": v}) for v in values}:
+    if value_key({"v": nominal}) in {value_key({"v": v}) for v in values}:
         return values
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in [*values, nominal])
     if numbers and all(a <= b for a, b in itertools.pairwise(values)):  # type: ignore[operator]
@@ -248,13 +187,39 @@ def plan_sweep(
     outputs: Iterable[str] | str | None = None,
     stop_after_outputs: bool = False,
 ) -> Plan:
-    """The plan of :func:`sensitivity`: checked values, nominal resolution, points in order."""
+    """The plan of :func:`~py3r.behaviour.script.sensitivity`: checked values, nominal values, points.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script (:func:`~py3r.behaviour.script.read_script`).
+    params, nominal, mode, outputs, stop_after_outputs
+        As for :func:`~py3r.behaviour.script.sensitivity`.
+
+    Returns
+    -------
+    Plan
+        Its points in order: each swept value (each parameter's default added), the nominal point
+        of an independent sweep once.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a value of the wrong type, an unknown name, or a parameter with no value to hold.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import plan_sweep, read_script
+    >>> plan = plan_sweep(read_script("examples/open_field/pipeline.py"), {"threshold": [1.0, 4.0]})
+    >>> [p.key for p in plan.points], plan.nominal
+    ([{'threshold': 1.0}, {'threshold': 2.0}, {'threshold': 4.0}], {'threshold': 2.0})
+    """
     if mode not in ("independent", "grid"):
         raise ValueError(f"mode must be 'independent' or 'grid'; got {mode!r}.")
     if not isinstance(params, Mapping) or not params:
         raise ValueError(
             "sensitivity() needs a dict of parameters to sweep, e.g. {'threshold': [0.5, 0.8]}; "
-            f"got {_described(params)}."
+            f"got {describe(params)}."
         )
     nominal = dict(nominal or {})
     _unknown(spec, params, "Swept parameter")
@@ -294,7 +259,7 @@ def plan_sweep(
     points: list[Point] = []
     seen: set[Any] = set()
     for key in combos:
-        ck = canonical_key(key)
+        ck = value_key(key)
         if ck in seen:  # the nominal point of an independent sweep runs once
             continue
         seen.add(ck)

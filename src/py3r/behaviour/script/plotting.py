@@ -12,12 +12,15 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .values import as_python, is_number, key_of
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .results import ScriptResults
+#: What is plotted: a ScriptResults (typed loosely here: results imports this module to plot itself).
+ScriptResults = Any
 
 __all__ = ["plot_results"]
 
@@ -42,7 +45,7 @@ def _numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> l
     numeric = []
     for name in names:
         vals = [it.outputs[name] for it in results.iterations if name in it.outputs]
-        if vals and all(isinstance(v, (int, float)) or _is_np_number(v) for v in vals):
+        if vals and all(is_number(v) or isinstance(as_python(v), bool) for v in vals):
             numeric.append(name)
         elif outputs is not None and not vals:
             raise ValueError(f"Output {name!r} cannot be plotted: no iteration produced it.")
@@ -54,12 +57,6 @@ def _numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> l
             f"Outputs: {', '.join(results.output_names) or 'none'}."
         )
     return numeric
-
-
-def _is_np_number(value: Any) -> bool:
-    import numpy as np
-
-    return isinstance(value, np.number | np.bool_)
 
 
 def _positions(values: list[Any]) -> tuple[list[float], list[str] | None]:
@@ -181,18 +178,18 @@ def _lines(
         sub = df[_at_nominal(df, nominal, others)] if results.mode != "grid" else df
         values = _ordered(list(dict.fromkeys(sub[param].tolist())))
         xs, labels = _positions(values)
-        where = {_key(v): x for v, x in zip(values, xs)}
+        where = {key_of(v): x for v, x in zip(values, xs)}
         for row, name in enumerate(names):
             ax = axes[row][col]
             ok = sub[sub["status"] == "ok"]
-            pts = sorted((where[_key(v)], y) for v, y in zip(ok[param], ok[name]))
+            pts = sorted((where[key_of(v)], y) for v, y in zip(ok[param], ok[name]))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", color=LINE_COLOR, ms=5, lw=1.5)
-            if param in nominal and _key(nominal[param]) in where:
-                hit = ok[ok[param].map(_key) == _key(nominal[param])]
+            if param in nominal and key_of(nominal[param]) in where:
+                hit = ok[ok[param].map(key_of) == key_of(nominal[param])]
                 if len(hit):
-                    ax.scatter([where[_key(nominal[param])]], [hit[name].iloc[0]], **NOMINAL_STYLE)
-            _mark_failed(ax, [where[_key(v)] for v in sub[sub["status"] != "ok"][param]])
+                    ax.scatter([where[key_of(nominal[param])]], [hit[name].iloc[0]], **NOMINAL_STYLE)
+            _mark_failed(ax, [where[key_of(v)] for v in sub[sub["status"] != "ok"][param]])
             if labels is not None:
                 ax.set_xticks(xs, labels)
             ax.set_xlabel(param)
@@ -220,12 +217,6 @@ def _mark_failed(ax: Axes, xs: list[float]) -> None:
     ax.autoscale_view(scaley=False)
 
 
-def _key(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return ("nan",)
-    return (type(value).__name__, value)
-
-
 def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: Any) -> Figure:
     import numpy as np
 
@@ -241,8 +232,8 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
         grid = np.full((len(rows), len(cols)), np.nan)
         failed = []
         for _, r in df.iterrows():
-            i = next(k for k, v in enumerate(rows) if _key(v) == _key(r[p_row]))
-            j = next(k for k, v in enumerate(cols) if _key(v) == _key(r[p_col]))
+            i = next(k for k, v in enumerate(rows) if key_of(v) == key_of(r[p_row]))
+            j = next(k for k, v in enumerate(cols) if key_of(v) == key_of(r[p_col]))
             if r["status"] == "ok":
                 grid[i, j] = r[name]
             else:
@@ -283,19 +274,19 @@ def _small_multiples(df: pd.DataFrame, params: list[str], names: list[str], figs
     fig, axes = _new_figure(len(names), len(panels), figsize)
     xs_all = _ordered(list(dict.fromkeys(df[x].tolist())))
     xs, labels = _positions(xs_all)
-    where = {_key(v): p for v, p in zip(xs_all, xs)}
+    where = {key_of(v): p for v, p in zip(xs_all, xs)}
     hues = _ordered(list(dict.fromkeys(df[hue].tolist())))
     for col, panel in enumerate(panels):
         sub = df
         for name, value in zip(rest, panel):
-            sub = sub[sub[name].map(_key) == _key(value)]
+            sub = sub[sub[name].map(key_of) == key_of(value)]
         for row, out in enumerate(names):
             ax = axes[row][col]
             for h in hues:
-                part = sub[(sub[hue].map(_key) == _key(h)) & (sub["status"] == "ok")]
-                pts = sorted((where[_key(v)], y) for v, y in zip(part[x], part[out]))
+                part = sub[(sub[hue].map(key_of) == key_of(h)) & (sub["status"] == "ok")]
+                pts = sorted((where[key_of(v)], y) for v, y in zip(part[x], part[out]))
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, label=f"{hue}={_label(h)}")
-            _mark_failed(ax, [where[_key(v)] for v in sub[sub["status"] != "ok"][x]])
+            _mark_failed(ax, [where[key_of(v)] for v in sub[sub["status"] != "ok"][x]])
             if labels is not None:
                 ax.set_xticks(xs, labels)
             ax.set_xlabel(x)

@@ -1,156 +1,33 @@
 """``ScriptResults``: what ``run`` and ``sensitivity`` return.
 
-Failures are data: an :class:`Failure` keeps the cause (exception type, message and traceback, exit
-code, signal, timeout) and the string in :attr:`ScriptResults.errors` is derived from it.
-pandas is imported only by :meth:`ScriptResults.to_dataframe`.
+Iterations are kept in plan order and indexed by their parameter values (:mod:`.values` keys).
+Failures are data (:class:`~py3r.behaviour.script.iteration.Failure`); the string in
+:attr:`ScriptResults.errors` is derived from them. pandas is imported only by
+:meth:`ScriptResults.to_dataframe`.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import html
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from .plan import canonical_key
+from .iteration import Failure, Iteration, Outputs
+from .values import check_value, format_value, is_scalar, value_key
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .plan import Plan
+    from .spec import ScriptSpec
+
 __all__ = ["Failure", "Iteration", "Outputs", "ScriptResults"]
 
-FailureKind = Literal[
-    "exception",  # the script raised
-    "exit",  # it exited with a non-zero code
-    "signal",  # it died by a signal
-    "timeout",  # it ran past timeout=
-    "unpicklable",  # an output could not be pickled
-    "too_large",  # an output was larger than the limit
-    "missing_outputs",  # it ended before producing a requested output
-    "cancelled",  # Ctrl-C or Cancel stopped it, or it never started
-    "worker",  # the process running it was lost (engine or cluster fault)
-]
-Status = Literal["ok", "failed", "cancelled"]
-
-
-@dataclass
-class Failure:
-    """Why an iteration failed. ``str(failure)`` is the message kept in ``errors``.
-
-    Attributes
-    ----------
-    kind : str
-        The cause: ``"exception"``, ``"exit"``, ``"signal"``, ``"timeout"``, ``"unpicklable"``,
-        ``"too_large"``, ``"missing_outputs"``, ``"cancelled"`` or ``"worker"``.
-    message : str
-        One or more full sentences saying what happened.
-    exc_type, exc_message : str or None
-        The exception's type and text, when the script raised.
-    traceback : str or None
-        The script's traceback (frames of the runner trimmed away), when the script raised.
-    exit_code : int or None
-        The process's exit code (negative: killed by that signal), when it is known.
-    signal : str or None
-        The name of the signal that killed the process (e.g. ``"SIGSEGV"``).
-    stderr_tail : str
-        The last lines the iteration wrote to stderr.
-    """
-
-    kind: FailureKind
-    message: str
-    exc_type: str | None = None
-    exc_message: str | None = None
-    traceback: str | None = None
-    exit_code: int | None = None
-    signal: str | None = None
-    stderr_tail: str = ""
-
-    def __str__(self) -> str:
-        text = self.message
-        if self.traceback:
-            text += "\n\n" + self.traceback.rstrip()
-        elif self.stderr_tail.strip() and self.kind in ("exit", "signal", "timeout", "worker"):
-            tail = "\n".join(self.stderr_tail.rstrip().splitlines()[-15:])
-            text += "\n\nLast lines of stderr:\n" + tail
-        return text
-
-
-@dataclass
-class Iteration:
-    """One iteration's record: parameters, outputs, status, logs and timing.
-
-    Attributes
-    ----------
-    index : int
-        Its position in the plan.
-    params : dict
-        The parameters results are keyed by.
-    values : dict
-        Every value injected into the script (``params`` plus nominal values of others).
-    outputs : dict
-        The outputs captured, including those produced before a failure.
-    status : str
-        ``"ok"``, ``"failed"`` or ``"cancelled"``.
-    failure : Failure or None
-        Why it failed or was cancelled; None when it completed.
-    stdout, stderr : str
-        What the script printed (the last 256 KiB of each).
-    wall_time : float
-        Seconds from start to the script's last output or end.
-    cached : bool
-        True when it was served from a run store without running.
-    info : dict
-        Extra facts an engine records (``engine``, ``pid``, ``cwd``, ``worker`` on a cluster).
-    """
-
-    index: int
-    params: dict[str, Any]
-    values: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    status: Status = "ok"
-    failure: Failure | None = None
-    stdout: str = ""
-    stderr: str = ""
-    wall_time: float = 0.0
-    cached: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """``True`` when the iteration completed."""
-        return self.status == "ok"
-
-
-class Outputs(dict):  # type: ignore[type-arg]
-    """The outputs of one iteration: a dict whose missing keys explain themselves."""
-
-    def __init__(self, iteration: Iteration) -> None:
-        super().__init__(iteration.outputs)
-        self._iteration = iteration
-
-    def __missing__(self, name: str) -> Any:
-        it = self._iteration
-        if it.failure is not None:
-            raise KeyError(
-                f"Output {name!r} was not captured for {it.params}: the iteration failed. "
-                f"{it.failure.message}"
-            )
-        raise KeyError(
-            f"Output {name!r} was not captured for {it.params}. Captured outputs: "
-            f"{', '.join(self) or 'none'} (ask for it with outputs=[...], or check the script "
-            "reaches that Output call)."
-        )
-
-
-def is_scalar(value: Any) -> bool:
-    """A value that fits a table cell: bool, int, float, complex, str, None or a numpy scalar."""
-    if value is None or isinstance(value, (bool, int, float, complex, str)):
-        return True
-    np = sys.modules.get("numpy")
-    return np is not None and isinstance(value, np.generic)
+#: The layout of files written by :meth:`ScriptResults.save`.
+SAVE_FORMAT = 2
 
 
 class ScriptResults:
@@ -166,6 +43,11 @@ class ScriptResults:
         Names of the parameters iterations are keyed by (the swept ones).
     output_names : list of str
         Names of the captured outputs, in source order.
+    script, mode, nominal : optional
+        What the results are of (see Attributes); :meth:`for_plan` fills them from a plan.
+    spec : ScriptSpec, optional
+        The script's spec: lookups then take values as inputs do (``2`` finds ``2.0`` for a float
+        parameter).
 
     Attributes
     ----------
@@ -194,24 +76,45 @@ class ScriptResults:
     ['threshold', 'fraction_moving']
     """
 
-    def __init__(self, param_names: list[str], output_names: list[str]) -> None:
+    def __init__(
+        self,
+        param_names: list[str],
+        output_names: list[str],
+        *,
+        script: str | None = None,
+        mode: str | None = None,
+        nominal: dict[str, Any] | None = None,
+        spec: ScriptSpec | None = None,
+    ) -> None:
         self.param_names: list[str] = list(param_names)
         self.output_names: list[str] = list(output_names)
-        self.script: str | None = None
-        self.mode: str | None = None
-        self.nominal: dict[str, Any] | None = None
+        self.script = script
+        self.mode = mode
+        self.nominal = nominal
         self.interrupted: bool = False
+        self._spec = spec
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
-        self._normalise: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     # Building ------------------------------------------------------------------------------
-    def _add(self, iteration: Iteration) -> None:
-        self._iterations.append(iteration)
-        self._by_key[canonical_key(iteration.params)] = iteration
+    @classmethod
+    def for_plan(cls, plan: Plan) -> ScriptResults:
+        """Empty results for ``plan``'s iterations, which :meth:`add` fills as they finish."""
+        return cls(
+            plan.param_names,
+            list(plan.capture),
+            script=plan.spec.display_path,
+            mode=plan.mode,
+            nominal=dict(plan.nominal) if plan.nominal else None,
+            spec=plan.spec,
+        )
 
-    def _sort(self) -> None:
-        self._iterations.sort(key=lambda it: it.index)
+    def add(self, iteration: Iteration) -> None:
+        """Add one iteration's record; iterations are kept in plan order (by ``index``), whatever
+        order they finish in."""
+        keys = [it.index for it in self._iterations]
+        self._iterations.insert(bisect.bisect_right(keys, iteration.index), iteration)
+        self._by_key[value_key(iteration.params)] = iteration
 
     # Access --------------------------------------------------------------------------------
     @property
@@ -239,14 +142,18 @@ class ScriptResults:
             return False
         return True
 
+    def _normalised(self, query: dict[str, Any]) -> dict[str, Any]:
+        spec = self._spec
+        if spec is None:
+            return query
+        return {n: check_value(spec, spec.params[n], v) if n in spec.params else v for n, v in query.items()}
+
     def _find(self, params: Mapping[str, Any]) -> Iteration:
-        query = dict(params)
-        if self._normalise is not None:
-            try:
-                query = self._normalise(query)
-            except (TypeError, ValueError) as exc:
-                raise KeyError(f"No result for parameters {dict(params)}: {exc}") from None
-        hit = self._by_key.get(canonical_key(query))
+        try:
+            query = self._normalised(dict(params))
+        except (TypeError, ValueError) as exc:
+            raise KeyError(f"No result for parameters {dict(params)}: {exc}") from None
+        hit = self._by_key.get(value_key(query))
         if hit is not None:
             return hit
         unknown = set(query) - set(self.param_names)
@@ -256,8 +163,8 @@ class ScriptResults:
                 f"these results are keyed by: {self.param_names}."
             )
         # A partial dict selects the one iteration it matches.
-        wanted = canonical_key(query)
-        matches = [it for it in self._iterations if set(wanted) <= set(canonical_key(it.params))]
+        wanted = value_key(query)
+        matches = [it for it in self._iterations if set(wanted) <= set(value_key(it.params))]
         if len(matches) == 1:
             return matches[0]
         shown = ", ".join(str(it.params) for it in self._iterations[:6])
@@ -427,15 +334,15 @@ class ScriptResults:
         import cloudpickle
 
         state = {
-            "format": 1,
+            "format": SAVE_FORMAT,
             "param_names": self.param_names,
             "output_names": self.output_names,
             "script": self.script,
             "mode": self.mode,
             "nominal": self.nominal,
             "interrupted": self.interrupted,
-            "iterations": self._iterations,
-            "normalise": self._normalise,  # so sr[{"threshold": 3}] still finds 3.0 after load
+            "spec": self._spec,  # so sr[{"threshold": 3}] still finds 3.0 after load
+            "iterations": [it.to_record() for it in self._iterations],
         }
         target = os.path.abspath(os.fspath(path))
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".save-")
@@ -486,14 +393,19 @@ class ScriptResults:
                     f"{name!r} is not a file written by ScriptResults.save(), or it is truncated "
                     f"({type(exc).__name__}: {exc})."
                 ) from None
-        if not isinstance(state, dict) or state.get("format") != 1:
-            raise ValueError(f"{name!r} is not a file written by ScriptResults.save().")
-        results = cls(state["param_names"], state["output_names"])
-        results.script, results.mode = state["script"], state["mode"]
-        results.nominal, results.interrupted = state["nominal"], state["interrupted"]
-        results._normalise = state.get("normalise")
-        for it in state["iterations"]:
-            results._add(it)
+        if not isinstance(state, dict) or state.get("format") != SAVE_FORMAT:
+            raise ValueError(f"{name!r} is not a file written by ScriptResults.save() of this version.")
+        results = cls(
+            state["param_names"],
+            state["output_names"],
+            script=state["script"],
+            mode=state["mode"],
+            nominal=state["nominal"],
+            spec=state["spec"],
+        )
+        results.interrupted = state["interrupted"]
+        for record in state["iterations"]:
+            results.add(Iteration.from_record(record))
         return results
 
     # Plots -----------------------------------------------------------------------------------
@@ -529,7 +441,7 @@ class ScriptResults:
         body = []
         for it in self._iterations[:200]:
             cells = [esc(repr(it.params.get(n))) for n in self.param_names]
-            cells += [_fmt(it.outputs[n]) if n in it.outputs else "" for n in scalars]
+            cells += [esc(format_value(it.outputs[n])) if n in it.outputs else "" for n in scalars]
             status = it.status + (" (cached)" if it.cached else "")
             title = esc(it.failure.message) if it.failure else ""
             style = "" if it.ok else " style='color:#b00'"
@@ -556,9 +468,3 @@ class ScriptResults:
             + (f"<details><summary>Failures</summary><ul>{errs}</ul></details>" if errs else "")
             + "</div>"
         )
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return html.escape(repr(value))

@@ -1,29 +1,32 @@
-"""``inspect``, ``run`` and ``sensitivity``: thin orchestration over discovery, plan and execute.
+"""``inspect``, ``run``, ``sensitivity`` and ``execute_plan``: the public API every front end uses.
 
 ``run`` is a sweep of one point: both build a :class:`~py3r.behaviour.script.plan.Plan` from the one
-:class:`~py3r.behaviour.script.discovery.ScriptSpec` and hand it to the same executor.
+:class:`~py3r.behaviour.script.spec.ScriptSpec` and hand it to :func:`execute_plan`, which serves
+what a run store holds and runs the rest, locally or on a cluster.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._engine import Engine, EngineName
+from ._exec import CancelToken, execute
 from ._types import ScriptPath
-from .discovery import ScriptSpec, read_script
-from .engine import Engine, EngineName, get_engine
-from .exceptions import IterationFailedWarning
-from .execute import CancelToken, execute
+from .exceptions import IterationFailedWarning, SweepInterruptedWarning, warn
+from .iteration import Iteration
 from .plan import Plan, plan_run, plan_sweep
 from .results import ScriptResults
+from .spec import ScriptSpec, read_script
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .store import RunStore
 
-__all__ = ["inspect", "run", "sensitivity"]
+__all__ = ["execute_plan", "inspect", "run", "sensitivity"]
 
 
 def inspect(script_path: str | Path) -> None:
@@ -91,7 +94,7 @@ def _read(script_path: ScriptPath) -> ScriptSpec:
     return spec
 
 
-def _workers(workers: int) -> int:
+def workers_of(workers: int) -> int:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers == 0 or workers < -1:
         raise ValueError(f"workers must be a positive int or -1 (all cores); got {workers!r}.")
     return os.cpu_count() or 1 if workers == -1 else workers
@@ -117,48 +120,92 @@ def _warn_failures(results: ScriptResults, plan: Plan) -> None:
             f"the first: {failed[0].params}: {failed[0].failure.message if failed[0].failure else ''} "
             "See .errors for every cause."
         )
-    warnings.warn(message, IterationFailedWarning, stacklevel=3)
+    warn(message, IterationFailedWarning)
 
 
-def _execute(
+def execute_plan(
     plan: Plan,
     *,
-    cache: Any,
-    retry_failed: bool,
+    engine: str | Engine = "auto",
+    workers: int = 1,
+    timeout: float | None = None,
+    progress: bool = False,
+    cancel: CancelToken | None = None,
+    cache: bool | str | os.PathLike[str] | RunStore | None = None,
+    retry_failed: bool = False,
     executor: Any = None,
-    engine: EngineName | Engine = "auto",
-    **kw: Any,
+    on_iteration: Callable[[Iteration, ScriptResults], None] | None = None,
 ) -> ScriptResults:
-    """Serve what the store has, run the rest (locally or on ``executor``), store what arrives."""
-    from .execute import new_results
+    """Run a checked plan: serve what the run store holds, run the rest, store what arrives.
 
-    store = None
-    if cache is not None and cache is not False:
-        from .store import open_store
+    What :func:`run` and :func:`sensitivity` do after checking their arguments into a plan; front
+    ends (the command line, the magics, the panel) call it with plans of their own. It never raises
+    for a failing iteration; an interrupted call returns the finished iterations with a
+    :class:`SweepInterruptedWarning`.
 
-        store = open_store(cache)
-    results = new_results(plan)
-    points = None
-    on_iteration = kw.pop("on_iteration", None)
+    Parameters
+    ----------
+    plan : Plan
+        From :func:`~py3r.behaviour.script.plan_run` or :func:`~py3r.behaviour.script.plan_sweep`.
+    engine, workers, timeout, progress, cancel, cache, retry_failed, executor
+        As for :func:`sensitivity`. ``executor`` may also be a Dask scheduler address (a str):
+        a client is connected for the call and closed after it.
+    on_iteration : callable, optional
+        Called as ``on_iteration(iteration, results)`` in the calling thread as each iteration
+        finishes (not for those served from the store).
+
+    Returns
+    -------
+    ScriptResults
+        Every point of the plan, in plan order.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import execute_plan, plan_sweep, read_script
+    >>> plan = plan_sweep(read_script("examples/open_field/pipeline.py"), {"threshold": [1.0, 4.0]})
+    >>> seen = []
+    >>> sr = execute_plan(plan, on_iteration=lambda it, results: seen.append(it.params["threshold"]))
+    >>> sorted(seen), len(sr)
+    ([1.0, 2.0, 4.0], 3)
+    """
+    from .store import open_store
+    from .store.lookup import lookup
+
+    timeout = _timeout(timeout)
+    workers = workers_of(workers)
+    store = open_store(cache)
+    results = ScriptResults.for_plan(plan)
+    points = list(plan.points)
+    callback = on_iteration
     if store is not None:
-        from .store import lookup
+        points, save = lookup(store, plan, results, retry_failed=retry_failed, timeout=timeout)
 
-        points, save = lookup(store, plan, results, retry_failed=retry_failed, timeout=kw.get("timeout"))
-        user_callback = on_iteration
-
-        def on_iteration(it: Any, res: ScriptResults) -> None:
+        def callback(it: Iteration, res: ScriptResults) -> None:
             save(it)
-            if user_callback is not None:
-                user_callback(it, res)
+            if on_iteration is not None:
+                on_iteration(it, res)
 
-        if not points:
-            results._sort()
-            return results
-    if executor is not None:
-        from .distributed import execute_on
-
-        return execute_on(plan, executor, results=results, points=points, on_iteration=on_iteration, **kw)
-    return execute(plan, get_engine(engine), results=results, points=points, on_iteration=on_iteration, **kw)
+    if points:
+        execute(
+            plan,
+            results,
+            points,
+            engine=engine,
+            workers=workers,
+            timeout=timeout,
+            progress=progress,
+            cancel=cancel,
+            on_iteration=callback,
+            executor=executor,
+        )
+    if results.interrupted:
+        done = sum(it.ok for it in results.iterations)
+        warn(
+            f"Interrupted: {done} of {len(plan.points)} iterations of {plan.spec.display_path} had "
+            "finished and are kept; the others are marked cancelled.",
+            SweepInterruptedWarning,
+        )
+    return results
 
 
 def run(
@@ -230,8 +277,8 @@ def run(
     """
     spec = _read(script_path)
     plan = plan_run(spec, params, outputs=outputs, stop_after_outputs=stop_after_outputs)
-    results = _execute(
-        plan, cache=cache, retry_failed=retry_failed, engine=engine, timeout=_timeout(timeout), cancel=cancel
+    results = execute_plan(
+        plan, cache=cache, retry_failed=retry_failed, engine=engine, timeout=timeout, cancel=cancel
     )
     _warn_failures(results, plan)
     return results
@@ -283,8 +330,9 @@ def sensitivity(
         Iterations run at once on this machine (-1: one per core). Results do not depend on it.
     timeout : float, optional
         Seconds after which an iteration is stopped and recorded as timed out.
-    executor : dask.distributed.Client or concurrent.futures.Executor, optional
-        Run the iterations there instead of locally (each still in a fresh process).
+    executor : dask.distributed.Client, str or concurrent.futures.Executor, optional
+        Run the iterations there instead of locally (each still in a fresh process). A str is a
+        Dask scheduler address (``"tcp://host:8786"``): a client is connected for this call only.
     progress : bool, default True
         Show a progress bar (tqdm.auto: a widget in notebooks, text in terminals).
     engine : str or Engine, default "auto"
@@ -329,21 +377,16 @@ def sensitivity(
     plan = plan_sweep(
         spec, params, nominal=nominal, mode=mode, outputs=outputs, stop_after_outputs=stop_after_outputs
     )
-    local: dict[str, Any] = {"workers": _workers(workers), "engine": engine} if executor is None else {}
-    results = _execute(
+    results = execute_plan(
         plan,
         cache=cache,
         retry_failed=retry_failed,
         executor=executor,
-        timeout=_timeout(timeout),
+        engine=engine,
+        workers=workers,
+        timeout=timeout,
         progress=progress,
         cancel=cancel,
-        **local,
     )
     _warn_failures(results, plan)
     return results
-
-
-def spec_of(script: ScriptPath | ScriptSpec) -> ScriptSpec:
-    """A spec from a path or a spec (front ends accept either)."""
-    return script if isinstance(script, ScriptSpec) else read_script(script)

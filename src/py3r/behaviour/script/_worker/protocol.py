@@ -39,6 +39,9 @@ class Task:
     threads: int | None = None
     #: Extra data of other front ends (notebook cell sources).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Whether the outputs in ``capture`` were asked for by name: then each must arrive (the owner
+    #: checks; the child ignores it).
+    required: bool = False
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:

@@ -1,9 +1,10 @@
 """The engine interface: how one iteration's fresh process is started.
 
-An engine starts a process for a :class:`~py3r.behaviour.script._protocol.Task` and hands back a
-:class:`Job`: the read end of the iteration's result pipe, its stdout/stderr files and a way to learn
-its exit status and to kill its process group. Scheduling, timeouts, cancellation and turning what
-happened into results live in :mod:`py3r.behaviour.script.execute`, once for every engine.
+An engine takes plain data only (a :class:`Preload` to get ready, a :class:`Task` per iteration) and
+hands back a :class:`Job`: the read end of the iteration's result pipe, its stdout/stderr files and
+a way to learn its exit status and to kill its process group. What an engine can do is declared on
+its class (:attr:`Engine.retry_unstarted`), never probed. Scheduling, timeouts, cancellation and
+turning what happened into results live in the execution loop, once for every engine.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import pickle
 import signal
 import tempfile
 from abc import ABC, abstractmethod
-from typing import IO
+from dataclasses import dataclass
+from typing import IO, ClassVar
 
-from .._protocol import Task
-from ..discovery import ScriptSpec
+from .._worker.protocol import Task
 
 #: Bytes of stdout/stderr kept per iteration (the tail; the rest is counted, not kept).
 LOG_TAIL_BYTES = 256 * 1024
@@ -73,16 +74,39 @@ def _tail(f: IO[bytes]) -> tuple[str, int]:
     return text, size
 
 
+@dataclass(frozen=True)
+class Preload:
+    """What an engine may prepare ahead of a script's iterations: plain data, read off its spec."""
+
+    #: The script's folder (first on ``sys.path`` in every iteration).
+    script_dir: str
+    #: The modules the script imports at top level, with the names taken from each, that may be
+    #: imported ahead of time (never the script's own local modules).
+    modules: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
 class Engine(ABC):
-    """Starts fresh processes for iterations."""
+    """Starts fresh processes for iterations.
 
-    name: str = "engine"
+    Subclasses declare what they can do as class attributes, and are registered by name with
+    :func:`~py3r.behaviour.script._engine.register_engine`.
+    """
 
-    def prepare(self, spec: ScriptSpec) -> None:  # noqa: B027  (optional hook)
-        """Get ready to run ``spec`` (e.g. start a warm worker); called once per call."""
+    #: The name the engine is registered and recorded under.
+    name: ClassVar[str] = "engine"
+    #: A job that ends without sending a single frame was never started (a warm worker that went
+    #: idle at that moment): the loop may start it once more.
+    retry_unstarted: ClassVar[bool] = False
+
+    def prepare(self, preload: Preload) -> None:  # noqa: B027  (optional hook)
+        """Get ready to run a script's iterations (e.g. start a warm worker); once per call.
+
+        Raises :class:`~py3r.behaviour.script.exceptions.WorkerStartError` when it cannot; the
+        loop then carries on with the ``"subprocess"`` engine.
+        """
 
     @abstractmethod
-    def start(self, spec: ScriptSpec, task: Task) -> Job:
+    def start(self, task: Task) -> Job:
         """Start one iteration; must not block on the script."""
 
     @staticmethod

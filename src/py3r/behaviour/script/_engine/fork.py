@@ -1,6 +1,6 @@
 """The warm engine: one long-lived worker per script forks a fresh child for every iteration.
 
-The worker (:mod:`py3r.behaviour.script._zygote`) has already imported the script's top-level
+The worker (:mod:`py3r.behaviour.script._worker.zygote`) has already imported the script's top-level
 imports, so a child starts in milliseconds instead of re-importing pandas. Workers are kept between
 calls in this Python session, keyed by the script's directory and imports, and replaced when they
 die; they exit after an idle time and when this process ends, however it ends.
@@ -19,13 +19,12 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections import OrderedDict
 from typing import IO
 
-from .._protocol import MESSAGE, FrameReader, Task
-from ..discovery import ScriptSpec
-from .base import Engine, Job
+from .._worker.protocol import MESSAGE, FrameReader, Task
+from ..exceptions import WorkerStartError
+from .base import Engine, Job, Preload
 
 #: Seconds a worker waits for work before it exits (PY3R_SCRIPT_WORKER_IDLE overrides).
 DEFAULT_IDLE = 600.0
@@ -33,10 +32,6 @@ DEFAULT_IDLE = 600.0
 MAX_WORKERS = 4
 #: Seconds a worker may take to import the script's imports.
 READY_TIMEOUT = 180.0
-
-
-class WorkerStartError(RuntimeError):
-    """The warm worker could not be started."""
 
 
 class WarmWorker:
@@ -51,7 +46,7 @@ class WarmWorker:
                 [
                     sys.executable,
                     "-m",
-                    "py3r.behaviour.script._zygote",
+                    "py3r.behaviour.script._worker.zygote",
                     str(theirs.fileno()),
                     script_dir,
                     str(idle),
@@ -127,28 +122,22 @@ class _Pool:
         #: Modules seen to start threads at import: never preloaded again this session.
         self.threaded: set[str] = set()
 
-    def get(self, spec: ScriptSpec, *, fresh: bool = False) -> WarmWorker:
-        modules = [
-            (imp.module, imp.names)
-            for imp in spec.imports
-            if imp.module
-            and imp.module.split(".")[0] not in spec.local_modules
-            and imp.module not in self.threaded
-        ]
-        key = (sys.executable, str(spec.path.parent), tuple(modules), os.environ.get("PYTHONPATH"))
+    def get(self, preload: Preload, *, fresh: bool = False) -> WarmWorker:
+        modules = [m for m in preload.modules if m[0] not in self.threaded]
+        key = (sys.executable, preload.script_dir, tuple(modules), os.environ.get("PYTHONPATH"))
         with self._lock:
             worker = self._workers.pop(key, None)
             if worker is not None and (fresh or not worker.alive()):
                 worker.close()
                 worker = None
             if worker is None:
-                worker = WarmWorker(str(spec.path.parent), modules)
+                worker = WarmWorker(preload.script_dir, modules)
                 if worker.threaded:
                     # Forking a process that runs threads is unsafe: start again without them.
                     worker.close()
                     self.threaded.update(worker.threaded)
                     kept = [m for m in modules if m[0] not in self.threaded]
-                    worker = WarmWorker(str(spec.path.parent), kept)
+                    worker = WarmWorker(preload.script_dir, kept)
             self._workers[key] = worker
             while len(self._workers) > MAX_WORKERS:
                 _, old = self._workers.popitem(last=False)
@@ -180,33 +169,20 @@ class ForkEngine(Engine):
     """Run each iteration in a child forked from the script's warm worker."""
 
     name = "fork"
-    #: A job that ends without a single frame was never started (worker went idle): start it again.
-    retry_unstarted = True
+    retry_unstarted = True  # the worker may go idle and exit just as a request is sent
 
     def __init__(self) -> None:
         self.worker: WarmWorker | None = None
-        self.fallback: Engine | None = None
+        self.preload: Preload | None = None
 
-    def prepare(self, spec: ScriptSpec) -> None:
-        try:
-            self.worker = POOL.get(spec)
-        except WorkerStartError as exc:
-            from .subprocess import SubprocessEngine
+    def prepare(self, preload: Preload) -> None:
+        self.preload = preload
+        self.worker = POOL.get(preload)
 
-            warnings.warn(
-                f"{exc} Running {spec.display_path} with a new interpreter per iteration instead "
-                "(engine='subprocess').",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-            self.fallback = SubprocessEngine()
-            self.name = self.fallback.name
-
-    def start(self, spec: ScriptSpec, task: Task) -> Job:
-        if self.fallback is not None:
-            return self.fallback.start(spec, task)
+    def start(self, task: Task) -> Job:
+        assert self.preload is not None, "prepare() comes first"
         if self.worker is None or not self.worker.alive():
-            self.worker = POOL.get(spec, fresh=True)
+            self.worker = POOL.get(self.preload, fresh=True)
         task_file, out, err = self.files(task)
         read_fd, write_fd = os.pipe()
         try:
@@ -214,7 +190,7 @@ class ForkEngine(Engine):
             try:
                 self.worker.submit(fds)
             except OSError:
-                self.worker = POOL.get(spec, fresh=True)
+                self.worker = POOL.get(self.preload, fresh=True)
                 self.worker.submit(fds)
         except BaseException:
             os.close(read_fd)

@@ -2,7 +2,7 @@
 
 It never runs script code itself, so nothing of one iteration reaches the next: every child is a
 fresh copy of this clean, pre-imported process. Started as
-``python -m py3r.behaviour.script._zygote CTRL_FD SCRIPT_DIR IDLE_SECONDS`` with the modules to
+``python -m py3r.behaviour.script._worker.zygote CTRL_FD SCRIPT_DIR IDLE_SECONDS`` with the modules to
 preload as JSON on stdin. Protocol on the control socket (owner -> worker): one byte ``R`` with four
 file descriptors attached (result pipe, stdout file, stderr file, task file) asks for an iteration.
 The worker answers once, at start, with a pickled ``("ready", imported, failed, threaded)`` frame.
@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Any
 
-from ._protocol import frame_message, write_all
+from .protocol import frame_message, write_all
 
 #: Known to start threads or otherwise misbehave across fork(): left for the child to import.
 UNSAFE_TO_PRELOAD = frozenset(
@@ -83,7 +83,7 @@ def _spare(inherited: list[int], life_r: int, sock: socket.socket) -> None:
                 os.close(fd)
         import pickle
 
-        from ._child import prepare, rehearse, run_task
+        from .child import prepare, rehearse, run_task
 
         prepare(life_r)
         rehearse()
@@ -273,7 +273,7 @@ def main(argv: list[str]) -> None:
     with contextlib.suppress(OSError), open("/proc/self/comm", "rb") as f:
         _name = f.read().strip()
 
-    from . import _child  # noqa: F401
+    from . import child  # noqa: F401
 
     write_all(ctrl.fileno(), frame_message("ready", imported, failed, threaded))
     serve(ctrl, idle)

@@ -11,8 +11,7 @@ import subprocess
 import sys
 from typing import IO
 
-from .._protocol import Task
-from ..discovery import ScriptSpec
+from .._worker.protocol import Task
 from .base import Engine, Job
 from .lifeline import life_read_fd
 
@@ -34,11 +33,11 @@ class SubprocessJob(Job):
 
 
 class SubprocessEngine(Engine):
-    """Start ``python -m py3r.behaviour.script._child`` for every iteration."""
+    """Start ``python -m py3r.behaviour.script._worker.child`` for every iteration."""
 
     name = "subprocess"
 
-    def start(self, spec: ScriptSpec, task: Task) -> Job:
+    def start(self, task: Task) -> Job:
         task_file, out, err = self.files(task)
         read_fd, write_fd = os.pipe()
         life = life_read_fd()
@@ -47,7 +46,7 @@ class SubprocessEngine(Engine):
                 [
                     sys.executable,
                     "-m",
-                    "py3r.behaviour.script._child",
+                    "py3r.behaviour.script._worker.child",
                     str(task_file.fileno()),
                     str(write_fd),
                     str(life),

@@ -1,7 +1,7 @@
 """What runs inside the fresh process of one iteration.
 
 Entered either by the warm worker right after ``fork()`` (:func:`run_task`) or as
-``python -m py3r.behaviour.script._child TASK_FD RESULT_FD LIFE_FD`` by the plain subprocess engine.
+``python -m py3r.behaviour.script._worker.child TASK_FD RESULT_FD LIFE_FD`` by the plain subprocess engine.
 The script runs as ``__main__`` with injected values; each captured output is cloudpickled and sent
 the moment it is produced. Light imports only: this is the hot path of every iteration.
 """
@@ -24,9 +24,9 @@ import types
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import param as _param
-from ._protocol import Task, frame_message, frame_output_header, write_all
-from ._types import MISSING
+from .. import param as _param
+from .._types import MISSING
+from .protocol import Task, frame_message, frame_output_header, write_all
 
 _THREAD_VARS = (
     "OMP_NUM_THREADS",

@@ -1,32 +1,38 @@
 """Sweeps on a Dask cluster (or any ``concurrent.futures.Executor``): ``sensitivity(..., executor=)``.
 
 Each iteration becomes one task. On the worker it runs exactly as it would locally: in a fresh
-process made by the local engine (a warm forked worker per script per Dask worker), with the same
-output capture, failure recording and timeout. The task carries the script's source, so workers
-need no copy of the script file; ``__file__`` still names the original path, and data files the
-script opens must be reachable from the workers under the same paths.
+process made by the local loop and engine (a warm forked worker per script per Dask worker), with
+the same output capture, failure recording and timeout. The task carries the script's source, so
+workers need no copy of the script file; ``__file__`` still names the original path, and data files
+the script opens must be reachable from the workers under the same paths. An iteration uses the
+worker's working directory and environment.
 
 Results stream back as tasks finish. Ctrl-C or a Cancel stops the sweep: pending tasks are
 cancelled and running ones are told to kill their process (through a Dask ``Event``; with a thread
 pool, directly). A worker that dies gives that iteration a recorded failure after Dask's own retries.
-The user's client and cluster are never closed here.
+The user's client and cluster are never closed here; a client this module connects to a scheduler
+address itself is closed when the sweep ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import socket
 import threading
 import uuid
-import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from .exceptions import SweepInterruptedWarning
-from .execute import CancelToken, mark_cancelled, new_results
-from .plan import Plan, Point
-from .results import Failure, Iteration, ScriptResults
+from .._engine import Preload, get_engine
+from .._worker.protocol import Task
+from ..iteration import Failure, Iteration
+from ..plan import Point
+from .cancel import CancelToken
+from .local import LocalLoop
 
-__all__ = ["execute_on"]
+__all__ = ["connected", "run_on_executor"]
 
 _POLL = 0.2
 #: Seconds a cancelled sweep waits for running tasks to stop their processes.
@@ -37,24 +43,45 @@ def _is_dask(executor: Any) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed"
 
 
-def _run_remote(task: dict[str, Any], event: str | None = None, token: CancelToken | None = None) -> bytes:
-    """Run one iteration where this is called (a Dask worker or a pool's thread); return it pickled.
+@contextlib.contextmanager
+def connected(executor: Any) -> Iterator[Any]:
+    """The executor for ``executor=``: a scheduler address (str) is connected to here, and closed after."""
+    if not isinstance(executor, str):
+        yield executor
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError(
+            "executor= with a scheduler address needs dask.distributed: "
+            "pip install 'py3r-behaviour-script[dask]'."
+        ) from None
+    try:
+        client = Client(executor, timeout=10)
+    except OSError as exc:
+        raise ConnectionError(f"Cannot reach the Dask scheduler at {executor}: {exc}") from None
+    try:
+        yield client
+    finally:
+        client.close()
 
-    The iteration is returned cloudpickled so that objects of classes defined in the script travel
-    back whatever the executor's own serialisation is.
+
+def _run_remote(
+    point: Point,
+    task: Task,
+    preload: Preload,
+    timeout: float | None,
+    event: str | None = None,
+    token: CancelToken | None = None,
+) -> bytes:
+    """Run one iteration where this is called (a Dask worker or a pool's thread); return its record.
+
+    The record is cloudpickled so that objects of classes defined in the script travel back
+    whatever the executor's own serialisation is.
     """
     import cloudpickle
 
-    from .discovery import read_script
-    from .engine import get_engine
-    from .execute import execute
-
-    spec = read_script(task["path"], source=task["source"])
-    spec.extra["task"] = task["extra"]  # a notebook's cells, run one by one there too
-    point = Point(0, task["key"], task["values"])
-    plan = Plan(
-        spec, list(task["key"]), [point], tuple(task["capture"]), task["explicit"], task["stop_after"]
-    )
+    task = dataclasses.replace(task, cwd=os.getcwd(), env=dict(os.environ))  # the worker's own
     token = token or CancelToken()
     finished = threading.Event()
     where = socket.gethostname()
@@ -75,97 +102,62 @@ def _run_remote(task: dict[str, Any], event: str | None = None, token: CancelTok
                     return
 
         threading.Thread(target=watch, daemon=True).start()
+    arrived: list[Iteration] = []
+    loop = LocalLoop(get_engine("auto"), preload, on_iteration=arrived.append, timeout=timeout, cancel=token)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SweepInterruptedWarning)
-            results = execute(plan, get_engine("auto"), timeout=task["timeout"], cancel=token)
+        loop.run([(point, task)])
     finally:
         finished.set()
-    it = results.iterations[0]
+    it = arrived[0] if arrived else _cancelled(point, "The iteration was cancelled before it started.")
     it.info["worker"] = where
-    return cloudpickle.dumps(it)
+    return cloudpickle.dumps(it.to_record())
 
 
-def execute_on(
-    plan: Plan,
+def _cancelled(point: Point, why: str) -> Iteration:
+    return Iteration.at(point, status="cancelled", failure=Failure("cancelled", why))
+
+
+def run_on_executor(
     executor: Any,
+    work: list[tuple[Point, Task]],
+    preload: Preload,
     *,
+    on_iteration: Callable[[Iteration], None],
     timeout: float | None = None,
-    progress: bool = False,
     cancel: CancelToken | None = None,
-    on_iteration: Any = None,
-    results: ScriptResults | None = None,
-    points: list[Point] | None = None,
-) -> ScriptResults:
-    """Run ``plan``'s points as tasks on ``executor``; the same contract as ``execute.execute``."""
+) -> tuple[bool, list[Point]]:
+    """Run each ``(point, task)`` as one task on ``executor``; the same contract as the local loop's
+    :meth:`~py3r.behaviour.script._exec.local.LocalLoop.run`."""
     import pickle
 
-    if results is None:
-        results = new_results(plan)
-    todo = list(plan.points if points is None else points)
     dask = _is_dask(executor)
-    spec = plan.spec
-    base = {
-        "path": str(spec.path),
-        "source": spec.source,
-        "capture": list(plan.capture),
-        "explicit": plan.explicit_outputs,
-        "stop_after": plan.stop_after_outputs,
-        "timeout": timeout,
-        "extra": dict(spec.extra.get("task", {})),
-    }
     event_name = f"py3r-cancel-{uuid.uuid4().hex}" if dask else None
     local_token = CancelToken() if not dask else None
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=len(plan.points), initial=len(plan.points) - len(todo), unit="it", desc=results.script
-        )
     futures: dict[Any, Point] = {}
-    for point in todo:
-        task = {**base, "key": dict(point.key), "values": dict(point.values)}
+    for point, task in work:
         if dask:
-            fut = executor.submit(
-                _run_remote, task, event_name, pure=False, key=f"py3r-{point.index}-{uuid.uuid4().hex[:8]}"
-            )
+            key = f"py3r-{point.index}-{uuid.uuid4().hex[:8]}"
+            fut = executor.submit(_run_remote, point, task, preload, timeout, event_name, pure=False, key=key)
         else:
             thread_pool = type(executor).__name__ == "ThreadPoolExecutor"
-            fut = executor.submit(_run_remote, task, None, local_token if thread_pool else None)
+            token = local_token if thread_pool else None
+            fut = executor.submit(_run_remote, point, task, preload, timeout, None, token)
         futures[fut] = point
     pending = set(futures)
     interrupted = False
-    failed = 0
     try:
         while pending:
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
-            done = _wait_some(pending, dask)
-            for fut in done:
+            for fut in _wait_some(pending, dask):
                 pending.discard(fut)
-                point = futures[fut]
-                it = _collect(fut, point, pickle)
-                results._add(it)
-                failed += not it.ok
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(failed=failed, refresh=False)
-                if on_iteration is not None:
-                    on_iteration(it, results)
+                on_iteration(_collect(fut, futures[fut], pickle))
     except KeyboardInterrupt:
         interrupted = True
     finally:
         if pending:
             _cancel(executor, pending, dask, event_name, local_token)
-        if bar is not None:
-            bar.close()
-    if interrupted:
-        mark_cancelled(
-            results, plan, (futures[f] for f in pending), "The iteration was cancelled before it finished."
-        )
-    results._sort()
-    return results
+    return interrupted, sorted((futures[f] for f in pending), key=lambda p: p.index)
 
 
 def _wait_some(pending: set[Any], dask: bool) -> set[Any]:
@@ -185,7 +177,7 @@ def _wait_some(pending: set[Any], dask: bool) -> set[Any]:
 
 def _collect(fut: Any, point: Point, pickle: Any) -> Iteration:
     try:
-        it: Iteration = pickle.loads(fut.result())
+        it = Iteration.from_record(pickle.loads(fut.result()))
     except Exception as exc:  # the task itself failed: a worker died, or the cluster lost it
         name = type(exc).__name__
         why = (
@@ -193,13 +185,7 @@ def _collect(fut: Any, point: Point, pickle: Any) -> Iteration:
             if name == "KilledWorker"
             else f"The executor could not run this iteration: {name}: {exc}"
         )
-        return Iteration(
-            index=point.index,
-            params=dict(point.key),
-            values=dict(point.values),
-            status="failed",
-            failure=Failure("worker", why),
-        )
+        return Iteration.at(point, status="failed", failure=Failure("worker", why))
     it.index = point.index
     it.params = dict(point.key)
     return it

@@ -7,6 +7,7 @@ call does too. IPython is imported here only, never by the package's core.
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,9 +15,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .cli import script_from_cache
-from .discovery import _AST_LOCK, ScriptSpec, read_script
-from .results import is_scalar
+from .. import ScriptSpec, read_script, sensitivity
+from ..spec import parse_python
+from ..values import is_scalar, split_names
+from .options import split_script_and_cache
 
 __all__ = ["ScriptMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -60,15 +62,14 @@ def parse_sweep_cell(
     Examples
     --------
     >>> from py3r.behaviour.script import read_script
-    >>> from py3r.behaviour.script.magics import parse_sweep_cell
+    >>> from py3r.behaviour.script.frontends.magics import parse_sweep_cell
     >>> spec = read_script("examples/open_field/pipeline.py")
     >>> parse_sweep_cell(spec, "threshold = [1, 2]\\nseed = 7", {})
     ({'threshold': [1, 2]}, {'seed': 7})
     """
     known = ", ".join(spec.params) or "none"
     try:
-        with _AST_LOCK:
-            tree = ast.parse(cell, filename="<%%sweep cell>")
+        tree = parse_python(cell, filename="<%%sweep cell>")
     except SyntaxError as exc:
         raise UsageError(f"The %%sweep cell does not parse: {exc.msg} (line {exc.lineno}).") from None
     names: list[str] = []
@@ -122,7 +123,9 @@ class ScriptMagics(Magics):
     @argument("script", nargs="?", help="the script to sweep")
     @argument("--mode", choices=["independent", "grid"], default="independent", help="sweep mode")
     @argument("--outputs", metavar="A,B", help="outputs to capture (default: all)")
-    @argument("--workers", type=int, default=1, help="iterations at once (-1: all cores)")
+    @argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="iterations at once (default: one per core)"
+    )
     @argument("--timeout", type=float, help="seconds before an iteration is stopped")
     @argument("-o", "--out", metavar="NAME", default="_sweep", help="store the results as NAME")
     @argument("--no-plot", action="store_true", help="do not draw the sensitivity plot")
@@ -146,15 +149,14 @@ class ScriptMagics(Magics):
             smooth_window = [3, 5, 7]
             threshold = np.linspace(0.5, 1.0, 6)
         """
-        from .runner import sensitivity
-
         try:
             args = parse_argstring(self.sweep, line)
         except UsageError:
             raise
         except SystemExit:  # argparse on bad input
             raise UsageError(f"Bad %%sweep options: {line!r}. See %%sweep? for usage.") from None
-        if script_from_cache(args) is None:
+        args.script, args.cache = split_script_and_cache(args.script, args.cache)
+        if args.script is None:
             raise UsageError("Usage: %%sweep PATH [options] (the script to sweep). See %%sweep? for usage.")
         path = _strip(args.script)
         spec = _spec(path)
@@ -164,25 +166,20 @@ class ScriptMagics(Magics):
                 "Nothing to sweep: assign a list of values to at least one parameter of "
                 f"{spec.display_path}, e.g. {next(iter(spec.params), 'name')} = [1, 2, 3]."
             )
-        outputs = [o.strip() for o in args.outputs.split(",") if o.strip()] if args.outputs else None
-        from .cli import UsageError as CLIUsageError
-        from .cli import _client
-
         try:
-            with _client(args.scheduler) as client:
-                sr = sensitivity(
-                    path,
-                    swept,
-                    nominal=nominal,
-                    mode=args.mode,
-                    outputs=outputs,
-                    workers=args.workers,
-                    timeout=args.timeout,
-                    progress=True,
-                    cache=args.cache,
-                    executor=client,
-                )
-        except (TypeError, ValueError, CLIUsageError) as exc:
+            sr = sensitivity(
+                path,
+                swept,
+                nominal=nominal,
+                mode=args.mode,
+                outputs=split_names(args.outputs),
+                workers=args.workers,
+                timeout=args.timeout,
+                progress=True,
+                cache=args.cache,
+                executor=args.scheduler or None,
+            )
+        except (TypeError, ValueError, OSError, ImportError) as exc:
             raise UsageError(str(exc)) from None
         if self.shell is not None:
             self.shell.user_ns[args.out] = sr

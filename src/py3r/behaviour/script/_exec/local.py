@@ -1,0 +1,285 @@
+"""The local loop: scheduling, streaming outputs, timeouts, cancellation, failure causes.
+
+One event loop in the calling thread watches every running iteration's result pipe. It starts up to
+``workers`` iterations at once, unpickles outputs as they arrive, enforces ``timeout=``, and turns
+what happened (a terminal frame, an exit code, a signal) into an :class:`Iteration`. Whatever ends the
+loop (normal end, Ctrl-C, a Cancel from another thread, an exception), every process it started is
+killed with its process group before it returns.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import selectors
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .._engine import Engine, Job, Preload, get_engine
+from .._worker.protocol import MESSAGE, OUTPUT, FrameReader, Task
+from ..exceptions import WorkerStartError, warn
+from ..iteration import Iteration
+from ..plan import Point
+from .cancel import CancelToken
+from .outcome import Ending, failure_of
+
+__all__ = ["EXIT_GRACE", "REAP_TIMEOUT", "TERM_GRACE", "LocalLoop"]
+
+#: Seconds between SIGTERM and SIGKILL when an iteration times out.
+TERM_GRACE = 1.0
+#: Seconds an iteration that has finished (all outputs in) may take to exit before it is killed:
+#: covers a non-daemon thread or an atexit hook that hangs.
+EXIT_GRACE = 2.0
+#: Seconds to wait for killed processes to be reaped.
+REAP_TIMEOUT = 10.0
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class _Run:
+    """What the loop knows about one running iteration."""
+
+    point: Point
+    task: Task
+    job: Job
+    t0: float
+    deadline: float | None
+    ending: Ending = field(default_factory=Ending)
+    reader: FrameReader = field(default_factory=FrameReader)
+    frames: int = 0
+    t_end: float | None = None
+    eof: bool = False
+    kill_at: float | None = None
+    finish_by: float | None = None
+    retries: int = 0
+    iteration: Iteration | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.ending.done is not None or self.ending.error is not None
+
+
+class LocalLoop:
+    """Runs tasks on this machine with an engine; reports each iteration once its outcome is known.
+
+    An iteration is reported as soon as its outcome is known (its last frame arrived, or its
+    process ended), and its slot goes to the next one; its process is reaped, and its logs read,
+    once it has exited (the report's ``stdout``/``stderr`` are filled in then, before
+    ``on_iteration`` is called). Every process has exited, or been killed with its process group,
+    before :meth:`run` returns.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        preload: Preload,
+        *,
+        on_iteration: Callable[[Iteration], None],
+        workers: int = 1,
+        timeout: float | None = None,
+        cancel: CancelToken | None = None,
+        label: str = "the script",
+    ) -> None:
+        self.engine = engine
+        self.preload = preload
+        self.on_iteration = on_iteration
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.cancel = cancel
+        self.label = label
+        self.sel = selectors.DefaultSelector()
+        self.running: dict[int, _Run] = {}  # every process not yet reaped, by result fd
+
+    # Starting ----------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        try:
+            self.engine.prepare(self.preload)
+        except WorkerStartError as exc:
+            warn(
+                f"{exc} Running {self.label} with a new interpreter per iteration instead "
+                "(engine='subprocess').",
+                RuntimeWarning,
+            )
+            self.engine = get_engine("subprocess")
+            self.engine.prepare(self.preload)
+
+    def _start(self, point: Point, task: Task, retries: int = 0) -> None:
+        job = self.engine.start(task)
+        now = time.monotonic()
+        run = _Run(point, task, job, now, now + self.timeout if self.timeout else None, retries=retries)
+        self.running[job.result_fd] = run
+        self.sel.register(job.result_fd, selectors.EVENT_READ, run)
+
+    def _active(self) -> int:
+        return sum(1 for r in self.running.values() if r.iteration is None)
+
+    # Outcomes ----------------------------------------------------------------------------------
+    def _record(self, run: _Run, code: int | None = None) -> None:
+        """Turn what is known of ``run`` into its Iteration (once)."""
+        failure = failure_of(
+            run.ending,
+            code=code,
+            capture=run.task.capture or (),
+            required=run.task.required,
+            timeout=self.timeout,
+        )
+        status = "ok" if failure is None else ("cancelled" if failure.kind == "cancelled" else "failed")
+        run.iteration = Iteration.at(
+            run.point,
+            outputs=run.ending.outputs,
+            status=status,
+            failure=failure,
+            wall_time=(run.t_end or time.monotonic()) - run.t0,
+            info={"engine": self.engine.name, "cwd": run.task.cwd},
+        )
+
+    def _reap(self, run: _Run) -> None:
+        """The process has ended (or is lost): clean up, complete its record, report it."""
+        self.sel.unregister(run.job.result_fd)
+        del self.running[run.job.result_fd]
+        run.job.killpg(signal.SIGKILL)  # anything the script left running goes too
+        if not run.frames and not run.ending.cancelled and run.retries < 1 and self.engine.retry_unstarted:
+            run.job.close()  # the worker never saw the request (it had just gone idle)
+            self._start(run.point, run.task, retries=run.retries + 1)
+            return
+        code = run.job.poll()
+        stdout, stderr, _, _ = run.job.read_logs()
+        run.job.close()
+        if run.iteration is None:
+            self._record(run, code)
+        it = run.iteration
+        assert it is not None
+        it.stdout, it.stderr = stdout, stderr
+        it.info["pid"] = run.job.pid
+        if it.failure is not None:
+            it.failure.stderr_tail = stderr
+            if it.failure.exit_code is None:
+                it.failure.exit_code = code
+        self.on_iteration(it)
+
+    def _read(self, run: _Run) -> None:
+        fd = run.job.result_fd
+        ending = run.ending
+        while True:
+            try:
+                data = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                return
+            if not data:
+                run.eof = True
+                return
+            for kind, payload in run.reader.feed(data):
+                run.frames += 1
+                if kind == OUTPUT:
+                    name, _, blob = payload.partition(b"\0")
+                    try:
+                        ending.outputs[name.decode()] = pickle.loads(blob)
+                    except Exception as exc:
+                        ending.error = ending.error or {
+                            "kind": "unpicklable",
+                            "message": f"Output {name.decode()!r} arrived but could not be loaded in this "
+                            f"process: {type(exc).__name__}: {exc}.",
+                        }
+                        run.t_end = time.monotonic()
+                elif kind == MESSAGE:
+                    message = pickle.loads(payload)
+                    what = message[0]
+                    if what == "started":
+                        run.job.pid = message[1]
+                    elif what == "done":
+                        ending.done = message[1]
+                        run.t_end = time.monotonic()
+                    elif what == "error":
+                        ending.error = ending.error or message[1]
+                        run.t_end = time.monotonic()
+                    elif what == "exit":
+                        run.job.set_status(message[1])
+
+    # The loop ------------------------------------------------------------------------------------
+    def _wait(self) -> float:
+        now = time.monotonic()
+        marks = [
+            m
+            for r in self.running.values()
+            for m in (r.deadline if not r.ending.timed_out else None, r.kill_at, r.finish_by)
+            if m is not None
+        ]
+        wait = min([0.25, *(m - now for m in marks)])
+        if any(r.eof or r.terminal for r in self.running.values()):
+            wait = min(wait, 0.01)  # an ending process: poll its exit status soon
+        return max(0.0, wait)
+
+    def _tend(self, run: _Run, now: float) -> None:
+        """Enforce the deadlines of one running iteration and reap it once it has ended."""
+        if run.deadline is not None and now >= run.deadline and not run.terminal and not run.ending.timed_out:
+            run.ending.timed_out = True
+            run.t_end = now
+            run.job.killpg(signal.SIGTERM)
+            run.kill_at = now + TERM_GRACE
+        if run.kill_at is not None and now >= run.kill_at:
+            run.job.killpg(signal.SIGKILL)
+            run.kill_at = None
+        if run.terminal and run.iteration is None:
+            self._record(run)  # outcome known: free the slot while the process exits
+        if run.terminal or run.eof:
+            if run.finish_by is None:
+                run.finish_by = now + (EXIT_GRACE if run.terminal else TERM_GRACE)
+            elif now >= run.finish_by and run.job.poll() is None:
+                run.job.killpg(signal.SIGKILL)
+                run.finish_by = now + REAP_TIMEOUT
+        if run.job.poll() is not None:
+            self._read(run)  # whatever is still in the pipe
+            self._reap(run)
+        elif run.eof and self.engine.retry_unstarted:
+            self._reap(run)  # the worker closed the pipe without a status: it was lost
+
+    def run(self, work: list[tuple[Point, Task]]) -> tuple[bool, list[Point]]:
+        """Run every ``(point, task)``; return whether the call was interrupted, and the points that
+        never started then (running ones are reported cancelled)."""
+        if self.cancel is not None:
+            self.sel.register(self.cancel.fileno(), selectors.EVENT_READ, None)
+        pending = deque(work)
+        interrupted = False
+        try:
+            self._prepare()
+            while pending or self.running:
+                if self.cancel is not None and self.cancel.is_set():
+                    raise _Cancelled
+                while pending and self._active() < self.workers:
+                    self._start(*pending.popleft())
+                for key, _ in self.sel.select(self._wait()):
+                    if key.data is not None:
+                        self._read(key.data)
+                now = time.monotonic()
+                for run in list(self.running.values()):
+                    self._tend(run, now)
+        except (KeyboardInterrupt, _Cancelled):
+            interrupted = True
+        finally:
+            self._stop_all()
+        return interrupted, [point for point, _ in pending]
+
+    def _stop_all(self) -> None:
+        """Whatever happened, nothing this loop started may outlive it."""
+        for run in self.running.values():
+            if run.iteration is None:
+                run.ending.cancelled = True
+            run.job.killpg(signal.SIGKILL)
+        deadline = time.monotonic() + REAP_TIMEOUT
+        while self.running and time.monotonic() < deadline:
+            for key, _ in self.sel.select(0.05):
+                if key.data is not None:
+                    self._read(key.data)
+            for run in list(self.running.values()):
+                run.job.killpg(signal.SIGKILL)  # again: a warm child's pid may only now be known
+                if run.job.poll() is not None or run.eof:
+                    self._reap(run)
+        for run in list(self.running.values()):
+            self._reap(run)
+        self.sel.close()

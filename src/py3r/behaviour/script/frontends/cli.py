@@ -1,0 +1,294 @@
+"""The command line: ``py3r-script`` (also ``python -m py3r.behaviour.script``).
+
+A thin layer over the public API. Values given with ``-p`` are parsed by the parameter's declared
+type (so ``-p flag=false`` works for a bool parameter), never evaluated as code. Everything a user
+can get wrong is checked before anything runs and reported in one line; an error after that is the
+library's own, reported with its traceback. Exit status: 0 success, 1 an iteration failed (or a
+library error), 2 bad usage or bad input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import (
+    ScriptResults,
+    execute_plan,
+    history,
+    open_store,
+    plan_run,
+    plan_sweep,
+    read_script,
+)
+from ..exceptions import IterationFailedWarning, SweepInterruptedWarning, UsageError
+from ..values import is_scalar, parse_value, split_names
+from .options import split_script_and_cache
+
+__all__ = ["main"]
+
+#: What a command does once its input is checked: returns the exit status.
+Job = Callable[[], int]
+
+#: Raised by checking a command's input: the user's to fix (exit status 2).
+USER_ERRORS = (OSError, SyntaxError, ValueError, TypeError, ImportError)
+
+
+def _pairs(items: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"{option} takes name=value; got {item!r}.")
+        pairs.append((name.strip(), text))
+    return pairs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="py3r-script",
+        description="Inspect, run and sweep Python scripts annotated with Param and Output.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="list a script's parameters and outputs without running it")
+    p.add_argument("script")
+
+    p = sub.add_parser("history", help="list the iterations of a script kept in a run store")
+    p.add_argument("script")
+    p.add_argument("--store", metavar="DIR", default=None, help="the run store (default: .py3r-runs)")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("script", nargs="?")  # required; optional here only for script_from_cache
+    common.add_argument("--outputs", metavar="A,B", help="outputs to capture (default: all)")
+    common.add_argument("--timeout", type=float, metavar="S", help="seconds before an iteration is stopped")
+    common.add_argument(
+        "--engine", choices=["auto", "fork", "subprocess"], default="auto", help="how processes are made"
+    )
+    common.add_argument(
+        "--cache",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="DIR",
+        help="reuse and keep results in a run store (default DIR: .py3r-runs, or $PY3R_SCRIPT_STORE)",
+    )
+    common.add_argument("--retry-failed", action="store_true", help="rerun iterations stored as failed")
+
+    p = sub.add_parser("run", parents=[common], help="run a script once with parameter values")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a parameter value")
+    p.add_argument("--stop-after-outputs", action="store_true", help="stop once the outputs are captured")
+
+    p = sub.add_parser("sweep", parents=[common], help="run a script over parameter values")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=V1,V2", help="values to sweep")
+    p.add_argument("--nominal", action="append", metavar="NAME=VALUE", help="a nominal (fixed) value")
+    p.add_argument("--mode", choices=["independent", "grid"], default="independent")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="iterations at once (-1: all cores)")
+    p.add_argument("--stop-after-outputs", action="store_true", help="stop once the outputs are captured")
+    p.add_argument("--csv", metavar="PATH", help="write the table (with failed iterations) to a CSV file")
+    p.add_argument("--plot", metavar="PATH", help="write the sensitivity plot to an image file")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the iterations on this Dask scheduler")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success, 1 an iteration failed (or a library error), 2 bad usage or input, 130 interrupted.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.frontends.cli import main
+    >>> main(["inspect", "tests/scripts/reference_pipeline.py"])  # doctest: +ELLIPSIS
+    Script: tests/scripts/reference_pipeline.py
+    ...
+    0
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command in ("run", "sweep"):
+        args.script, args.cache = split_script_and_cache(args.script, args.cache)
+        if args.script is None:
+            parser.error("the following arguments are required: script")
+    with warnings.catch_warnings():
+        # Failures are reported by this command itself, as a summary and an exit status.
+        warnings.simplefilter("ignore", IterationFailedWarning)
+        warnings.simplefilter("ignore", SweepInterruptedWarning)
+        try:
+            job = _COMMANDS[args.command](args)
+        except USER_ERRORS as exc:
+            # Bad paths, stores, values or a missing optional dependency: the message says what to do.
+            print(f"py3r-script: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+        try:
+            return job()
+        except KeyboardInterrupt:
+            return 130
+        except ConnectionError as exc:  # the Dask scheduler cannot be reached
+            print(f"py3r-script: error: {exc}", file=sys.stderr)
+            return 2
+        except Exception:
+            traceback.print_exc()
+            print(
+                "py3r-script: this is a bug in py3r-behaviour-script, not in your script or input. "
+                "Please report it with the traceback above.",
+                file=sys.stderr,
+            )
+            return 1
+
+
+def _inspect(args: argparse.Namespace) -> Job:
+    spec = read_script(args.script)
+
+    def job() -> int:
+        print(spec.reference_text())
+        return 0
+
+    return job
+
+
+def _run(args: argparse.Namespace) -> Job:
+    spec = read_script(args.script)
+    params = {name: parse_value(spec, name, text) for name, text in _pairs(args.param, "-p")}
+    plan = plan_run(
+        spec, params, outputs=split_names(args.outputs), stop_after_outputs=args.stop_after_outputs
+    )
+    store = open_store(args.cache)
+
+    def job() -> int:
+        sr = execute_plan(
+            plan,
+            timeout=args.timeout,
+            engine=args.engine,
+            cache=store,
+            retry_failed=args.retry_failed,
+        )
+        it = sr.iterations[0]
+        for name, value in it.outputs.items():
+            text = repr(value) if is_scalar(value) else f"{type(value).__name__}\n{value!r}"
+            print(f"{name} = {text}")
+        if it.failure is not None:
+            print(f"\nThe run failed: {it.failure}", file=sys.stderr)
+            return 130 if sr.interrupted else 1
+        return 0
+
+    return job
+
+
+def _sweep(args: argparse.Namespace) -> Job:
+    spec = read_script(args.script)
+    swept: dict[str, list[Any]] = {}
+    for name, text in _pairs(args.param, "-p"):
+        swept[name] = [parse_value(spec, name, part) for part in text.split(",")]
+    if not swept:
+        raise UsageError("sweep needs at least one -p NAME=V1,V2,... to sweep.")
+    nominal = {name: parse_value(spec, name, text) for name, text in _pairs(args.nominal, "--nominal")}
+    plan = plan_sweep(
+        spec,
+        swept,
+        nominal=nominal,
+        mode=args.mode,
+        outputs=split_names(args.outputs),
+        stop_after_outputs=args.stop_after_outputs,
+    )
+    store = open_store(args.cache)
+    if args.plot:
+        _need(
+            "matplotlib",
+            "--plot needs matplotlib; install it with: pip install 'py3r-behaviour-script[notebook]'.",
+        )
+    if args.scheduler:
+        _need("distributed", "--scheduler needs dask.distributed: pip install 'py3r-behaviour-script[dask]'.")
+
+    def job() -> int:
+        sr = execute_plan(
+            plan,
+            workers=args.workers,
+            timeout=args.timeout,
+            progress=not args.no_progress,
+            engine=args.engine,
+            cache=store,
+            retry_failed=args.retry_failed,
+            executor=args.scheduler or None,
+        )
+        return _report(args, sr)
+
+    return job
+
+
+def _report(args: argparse.Namespace, sr: ScriptResults) -> int:
+    import pandas as pd
+
+    scalars = sr.scalar_outputs()
+    table = sr.to_dataframe(outputs=scalars)
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500):
+        print(table.to_string(index=False) if len(table) else "(no completed iterations)")
+    others = [n for n in sr.output_names if n not in scalars]
+    if others:
+        print(f"\nNot shown (not scalars): {', '.join(others)}")
+    if args.csv:
+        sr.to_dataframe(outputs=scalars, include_failed=True).to_csv(args.csv, index=False)
+        print(f"\nWrote {args.csv}")
+    status = 0
+    if args.plot and len(table):
+        try:
+            fig = sr.plot()
+        except ValueError as exc:  # nothing numeric to plot: the table above still stands
+            print(f"py3r-script: no plot written: {exc}", file=sys.stderr)
+            status = 1
+        else:
+            fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+            print(f"Wrote {args.plot}")
+    failures = sr.failures
+    if failures:
+        print(f"\n{len(failures)} of {len(sr)} iterations failed:", file=sys.stderr)
+        for it in failures:
+            assert it.failure is not None
+            print(f"  {it.params}: {it.failure.message}", file=sys.stderr)
+        return 130 if sr.interrupted else 1
+    return status
+
+
+def _need(module: str, message: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(message)
+
+
+def _history(args: argparse.Namespace) -> Job:
+    import pandas as pd
+
+    table = history(args.script, store=args.store or True)
+
+    def job() -> int:
+        if table.empty:
+            print(f"No stored iterations of {args.script}.")
+            return 0
+        with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 1000):
+            print(table.to_string(index=False))
+        return 0
+
+    return job
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], Job]] = {
+    "history": _history,
+    "inspect": _inspect,
+    "run": _run,
+    "sweep": _sweep,
+}

@@ -1,0 +1,268 @@
+"""Values: their keys, what counts as a scalar, checking a value against a parameter, reading one from text.
+
+One copy of each rule, for every layer: plans check values here, results index by these keys, the
+run store keys on them, and the command line, the magics and the panel parse typed text here.
+Nothing is ever cast: ``2.7`` is no int and the string ``"False"`` is no bool.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._types import SCALAR_TYPES, ParamValue
+from .exceptions import UsageError
+
+if TYPE_CHECKING:
+    from .spec import ParamSpec, ScriptSpec
+
+__all__ = [
+    "as_python",
+    "check_value",
+    "describe",
+    "format_value",
+    "is_number",
+    "is_scalar",
+    "key_of",
+    "parse_value",
+    "split_names",
+    "value_key",
+]
+
+
+# Keys --------------------------------------------------------------------------------------------
+def key_of(value: Any) -> tuple[str, Any]:
+    """A hashable key of one value that keeps ``1``, ``1.0`` and ``True`` apart and NaN equal to NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return ("float", "nan")
+    return (type(value).__name__, value)
+
+
+def value_key(values: Mapping[str, Any]) -> tuple[tuple[str, str, Any], ...]:
+    """A hashable key of a dict of parameter values, whatever its order (see :func:`key_of`).
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.values import value_key
+    >>> value_key({"b": 1, "a": 1.0}) == value_key({"a": 1.0, "b": 1}) != value_key({"a": 1, "b": 1})
+    True
+    """
+    return tuple((name, *key_of(values[name])) for name in sorted(values))
+
+
+# Scalars -----------------------------------------------------------------------------------------
+def _numpy() -> Any:
+    return sys.modules.get("numpy")  # never imported here: a numpy value means it is loaded
+
+
+def is_scalar(value: Any) -> bool:
+    """A value that fits a table cell: bool, int, float, complex, str, None or a numpy scalar."""
+    if value is None or isinstance(value, (bool, int, float, complex, str)):
+        return True
+    np = _numpy()
+    return np is not None and isinstance(value, np.generic)
+
+
+def is_number(value: Any) -> bool:
+    """A real number (numpy's too) that a plot can place; bools are not numbers here."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    np = _numpy()
+    return np is not None and isinstance(value, np.number) and not isinstance(value, np.complexfloating)
+
+
+def as_python(value: Any) -> Any:
+    """A numpy (or other array-library) scalar as the matching Python scalar; others unchanged."""
+    if type(value).__module__.split(".")[0] == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+def describe(value: Any) -> str:
+    """``the string 'x'``, ``the int 3``, ``None``: a value as messages name it."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None:
+        return "None"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"the {type(value).__name__} {text}"
+
+
+def format_value(value: Any) -> str:
+    """A value as a table shows it: floats with six significant digits, others by ``repr``."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value)
+
+
+# Checking ----------------------------------------------------------------------------------------
+_EXAMPLES = {"int": "5", "float": "0.8", "bool": "True", "str": "'text'", "any": "0.8", "computed": "0.8"}
+_WANTED = {
+    "int": "an int",
+    "float": "a float",
+    "bool": "a bool",
+    "str": "a str",
+    "any": "a scalar",
+    "computed": "a scalar",
+}
+
+
+def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
+    """Check ``value`` for ``param`` and return it normalised.
+
+    numpy scalars become Python scalars and an int given to a float parameter becomes a float.
+    Nothing is ever cast: ``2.7`` is no int and the string ``"False"`` is no bool.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script the parameter belongs to (named in messages).
+    param : ParamSpec
+        The parameter.
+    value : object
+        The proposed value.
+
+    Returns
+    -------
+    bool | int | float | str | None
+        The value to inject.
+
+    Raises
+    ------
+    TypeError
+        If the value does not have the parameter's type, or is not a scalar.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import read_script
+    >>> from py3r.behaviour.script.values import check_value
+    >>> spec = read_script("examples/open_field/pipeline.py")
+    >>> check_value(spec, spec.params["threshold"], 3)
+    3.0
+    """
+    value = as_python(value)
+    kind = param.type
+    where = f"Parameter {param.name!r} of {spec.where(param.line)}"
+    example = f"{param.name}={_EXAMPLES[kind]}"
+    if not isinstance(value, SCALAR_TYPES):
+        raise TypeError(
+            f"{where} takes a single {'value' if kind in ('any', 'computed') else kind}; got "
+            f"{describe(value)}, which is not a scalar (bool, int, float, str or None). To try "
+            f"several values, sweep them: sensitivity(script, {{{param.name!r}: [...]}})."
+        )
+    ok = (
+        kind in ("any", "computed")
+        or (kind == "bool" and isinstance(value, bool))
+        or (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
+        or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (kind == "str" and isinstance(value, str))
+    )
+    if not ok:
+        hint = f"Pass {_WANTED[kind]}, e.g. {example}."
+        if kind == "bool" and isinstance(value, str):
+            hint = "Pass True or False without quotes."
+        elif kind == "int" and isinstance(value, float):
+            hint = f"Pass a whole number; values are never rounded, e.g. {example}."
+        raise TypeError(f"{where} is {_WANTED[kind]}; got {describe(value)}. {hint}")
+    if kind == "float":
+        return float(value)  # type: ignore[arg-type]
+    return value  # type: ignore[no-any-return]
+
+
+# Reading values from text ------------------------------------------------------------------------
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def parse_value(spec: ScriptSpec, name: str, text: str) -> ParamValue:
+    """Read ``text`` as a value of parameter ``name``, by its declared type; never evaluated as code.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script.
+    name : str
+        The parameter's name.
+    text : str
+        The value as typed (on the command line, in a widget).
+
+    Returns
+    -------
+    bool | int | float | str | None
+        The checked value.
+
+    Raises
+    ------
+    UsageError
+        If ``name`` is not a parameter or ``text`` is not a value of its type.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import read_script
+    >>> from py3r.behaviour.script.values import parse_value
+    >>> spec = read_script("examples/open_field/pipeline.py")
+    >>> parse_value(spec, "interpolate_gaps", "false"), parse_value(spec, "threshold", "3")
+    (False, 3.0)
+    """
+    if name not in spec.params:
+        import difflib
+
+        known = ", ".join(spec.params) or "none"
+        close = difflib.get_close_matches(name, spec.params, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UsageError(
+            f"Parameter {name!r} not found in script {spec.display_path}.{hint} Its parameters are: {known}."
+        )
+    param = spec.params[name]
+    kind = param.type
+    value: Any
+    try:
+        if kind == "int":
+            value = int(text)
+        elif kind == "float":
+            value = float(text)
+        elif kind == "bool":
+            low = text.strip().lower()
+            if low not in _TRUE | _FALSE:
+                raise ValueError(text)
+            value = low in _TRUE
+        elif kind == "str":
+            value = text
+        else:
+            value = _guess(text)
+    except ValueError:
+        wanted = {"int": "a whole number", "float": "a number", "bool": "true or false"}[kind]
+        raise UsageError(
+            f"Parameter {name!r} of {spec.where(param.line)} is {'an' if kind == 'int' else 'a'} {kind}; "
+            f"{text!r} is not {wanted}."
+        ) from None
+    try:
+        return check_value(spec, param, value)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _guess(text: str) -> Any:
+    """A value for a parameter of no declared type: number, bool, none, else the text itself."""
+    low = text.strip().lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def split_names(text: str | None) -> list[str] | None:
+    """``"a, b"`` as ``["a", "b"]`` (a list of outputs typed as text); None for nothing typed."""
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
