@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -140,3 +141,16 @@ def test_failure_warning_points_at_the_users_cell(ip, tmp_path):
     ipython = str(Path(IPython.__file__).parent)
     assert not w.filename.startswith((package, ipython)), w.filename  # the cell, not the machinery
     assert w.lineno == 1
+
+
+def test_sweep_runs_one_iteration_per_core_by_default(ip, tmp_path):
+    # Several iterations at once cap each one's BLAS threads: the cap says how many ran at once.
+    script = tmp_path / "threads.py"
+    script.write_text(
+        "import os\nfrom py3r.behaviour.script import Output, Param\ni = Param(0, name='i')\n"
+        "Output(os.environ.get('OMP_NUM_THREADS'), name='omp')\n"
+    )
+    ip.run_cell_magic("sweep", f"{script} --no-plot -o threads", "i = [1, 2]\n")
+    cores = os.cpu_count() or 1
+    expected = str(max(1, cores // min(cores, 2))) if cores > 1 else None
+    assert set(ip.user_ns["threads"].to_dataframe()["omp"]) == {expected}

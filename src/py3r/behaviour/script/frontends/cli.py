@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", action="append", metavar="NAME=V1,V2", help="values to sweep")
     p.add_argument("--nominal", action="append", metavar="NAME=VALUE", help="a nominal (fixed) value")
     p.add_argument("--mode", choices=["independent", "grid"], default="independent")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="iterations at once (-1: all cores)")
+    p.add_argument(
+        "--workers", type=int, default=-1, metavar="N", help="iterations at once (default -1: one per core)"
+    )
     p.add_argument("--stop-after-outputs", action="store_true", help="stop once the outputs are captured")
     p.add_argument("--csv", metavar="PATH", help="write the table (with failed iterations) to a CSV file")
     p.add_argument("--plot", metavar="PATH", help="write the sensitivity plot to an image file")

@@ -7,7 +7,6 @@ call does too. IPython is imported here only, never by the package's core.
 from __future__ import annotations
 
 import ast
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,9 +122,7 @@ class ScriptMagics(Magics):
     @argument("script", nargs="?", help="the script to sweep")
     @argument("--mode", choices=["independent", "grid"], default="independent", help="sweep mode")
     @argument("--outputs", metavar="A,B", help="outputs to capture (default: all)")
-    @argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="iterations at once (default: one per core)"
-    )
+    @argument("--workers", type=int, default=-1, help="iterations at once (default -1: one per core)")
     @argument("--timeout", type=float, help="seconds before an iteration is stopped")
     @argument("-o", "--out", metavar="NAME", default="_sweep", help="store the results as NAME")
     @argument("--no-plot", action="store_true", help="do not draw the sensitivity plot")
