@@ -43,13 +43,96 @@ def _check_name(name: object, what: str) -> str:
     return name
 
 
-def Param(default: ParamValue = MISSING, *, name: str) -> Any:  # type: ignore[assignment]
+def within(value: Any, low: Any = None, high: Any = None, choices: Any = None) -> bool:
+    """Whether ``value`` is allowed by a parameter's ``low``/``high`` (inclusive) or ``choices``.
+
+    Numbers compare by value (``1 == 1.0``), never with bools; NaN is among choices that hold NaN
+    and outside every range. The one rule, shared by ``Param`` and the checks run before a process
+    starts.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.param import within
+    >>> within(5, low=1, high=51), within(0, low=1), within("max", choices=["mean", "median"])
+    (True, False, False)
+    """
+    if choices is not None:
+        return any(_same(value, choice) for choice in choices)
+    if low is None and high is None:
+        return True
+    if not _is_real(value) or value != value:  # NaN lies in no range
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def limits_text(low: Any = None, high: Any = None, choices: Any = None) -> str:
+    """``'within [1, 51]'``, ``'at least 0'``, ``'one of ['mean', 'median']'``: limits as messages say them.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.param import limits_text
+    >>> limits_text(1, 51), limits_text(low=0), limits_text(choices=("mean", "median"))
+    ('within [1, 51]', 'at least 0', "one of ['mean', 'median']")
+    """
+    if choices is not None:
+        return f"one of {list(choices)!r}"
+    if high is None:
+        return f"at least {low!r}"
+    if low is None:
+        return f"at most {high!r}"
+    return f"within [{low!r}, {high!r}]"
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _is_real(a) and _is_real(b):
+        return bool(a == b or (a != a and b != b))
+    return type(a) is type(b) and a == b
+
+
+def _check_metadata(name: str, low: Any, high: Any, step: Any, choices: Any, doc: Any) -> None:
+    """Cheap checks of ``Param``'s own arguments (discovery checks them in full, with the line)."""
+    for what, bound in (("low", low), ("high", high), ("step", step)):
+        if bound is not None and not _is_real(bound):
+            raise TypeError(f"Param {name!r}: {what}= takes a number or None; got {bound!r}.")
+    if choices is not None and (
+        not isinstance(choices, (list, tuple))
+        or not choices
+        or not all(isinstance(c, SCALAR_TYPES) for c in choices)
+    ):
+        raise TypeError(f"Param {name!r}: choices= takes a non-empty list of scalars; got {choices!r}.")
+    if doc is not None and not isinstance(doc, str):
+        raise TypeError(f"Param {name!r}: doc= takes a str; got {doc!r}.")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"Param {name!r}: low={low!r} is above high={high!r}.")
+    if step is not None and not step > 0:
+        raise ValueError(f"Param {name!r}: step= must be a positive number; got {step!r}.")
+
+
+def Param(
+    default: ParamValue = MISSING,  # type: ignore[assignment]
+    *,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    step: float | None = None,
+    choices: list[ParamValue] | tuple[ParamValue, ...] | None = None,
+    doc: str | None = None,
+) -> Any:
     """Mark a script variable as a runner parameter.
 
     In normal script execution, returns ``default``. If no default is given, raises
     ``RuntimeError`` to signal that the script must be run via :func:`run` or
     :func:`sensitivity` with a value supplied for this parameter. When run via :func:`run` or
     :func:`sensitivity`, returns the injected value.
+
+    The keyword arguments after ``name`` are an extension of the reference API, all optional:
+    they say which values make sense, and are read from the script without running it (so they
+    must be written out: numbers, ``math.pi``, simple arithmetic such as ``2 * 60``, and lists of
+    literals). A value outside them is refused before any process starts.
 
     Parameters
     ----------
@@ -58,6 +141,15 @@ def Param(default: ParamValue = MISSING, *, name: str) -> Any:  # type: ignore[a
         it must always be supplied by the runner). ``None`` is a real default, not "required".
     name : str
         Parameter name, matched against keys passed to ``run`` or ``sensitivity``.
+    low, high : int or float, optional
+        Inclusive bounds of an int or float parameter; either may be left out.
+    step : int or float, optional
+        The spacing of sensible values, a hint for sliders and generated grids (not a constraint).
+    choices : list, optional
+        The values allowed, of the parameter's type (any scalars when the default is ``None``).
+    doc : str, optional
+        What the parameter means, with its unit. Without it, a comment at the end of the
+        ``Param`` line, or on the comment line right above it, is the description.
 
     Returns
     -------
@@ -67,7 +159,10 @@ def Param(default: ParamValue = MISSING, *, name: str) -> Any:  # type: ignore[a
     Raises
     ------
     TypeError
-        If ``default`` is not a ``bool``, ``int``, ``float``, ``str`` or ``None``.
+        If ``default`` is not a ``bool``, ``int``, ``float``, ``str`` or ``None``, or an argument
+        after ``name`` does not have its type.
+    ValueError
+        If the value returned would lie outside ``low``/``high`` or ``choices``.
     RuntimeError
         If the parameter has no default and the script is not being run by a runner.
 
@@ -79,6 +174,10 @@ def Param(default: ParamValue = MISSING, *, name: str) -> Any:  # type: ignore[a
     5
     >>> type(window)
     <class 'int'>
+    >>> Param(2.0, name="threshold", low=0.0, high=20.0, doc="speed above which the animal moves, cm/s")
+    2.0
+    >>> Param("mean", name="smoothing", choices=["mean", "median"])
+    'mean'
     """
     _check_name(name, "Param")
     if default is not MISSING and not isinstance(default, SCALAR_TYPES):
@@ -87,15 +186,22 @@ def Param(default: ParamValue = MISSING, *, name: str) -> Any:  # type: ignore[a
             "(bool, int, float, str or None). Pass a scalar default, or compute the value from a scalar "
             "Param."
         )
+    limited = low is not None or high is not None or choices is not None
+    if limited or step is not None or doc is not None:
+        _check_metadata(name, low, high, step, choices, doc)
     if _hook is not None:
-        return _hook.param(name, default)
-    if default is MISSING:
+        value = _hook.param(name, default)
+    elif default is MISSING:
         raise RuntimeError(
             f"Param {name!r} has no default, so this script must be run through "
             f"py3r.behaviour.script.run() or sensitivity() with a value for {name!r}, "
             f"e.g. run(script, {{{name!r}: ...}})."
         )
-    return default
+    else:
+        value = default
+    if limited and not within(value, low, high, choices):
+        raise ValueError(f"Param {name!r} is {value!r}; it must be {limits_text(low, high, choices)}.")
+    return value
 
 
 def Output(value: T, *, name: str) -> T:

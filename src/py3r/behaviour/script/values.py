@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._types import SCALAR_TYPES, ParamValue
 from .exceptions import UsageError
+from .param import limits_text, within
 
 if TYPE_CHECKING:
     from .spec import ParamSpec, ScriptSpec
@@ -137,6 +138,8 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
     ------
     TypeError
         If the value does not have the parameter's type, or is not a scalar.
+    ValueError
+        If the value lies outside the parameter's ``low``/``high`` or is not among its ``choices``.
 
     Examples
     --------
@@ -171,8 +174,22 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
             hint = f"Pass a whole number; values are never rounded, e.g. {example}."
         raise TypeError(f"{where} is {_WANTED[kind]}; got {describe(value)}. {hint}")
     if kind == "float":
-        return float(value)  # type: ignore[arg-type]
+        value = float(value)  # type: ignore[arg-type]
+    if param.limited:
+        _check_limits(where, param, value)
     return value  # type: ignore[no-any-return]
+
+
+def _check_limits(where: str, param: ParamSpec, value: Any) -> None:
+    """Refuse a value outside the parameter's declared range or choices."""
+    if within(value, param.low, param.high, param.choices):
+        return
+    limits = limits_text(param.low, param.high, param.choices)
+    change = "choices=" if param.choices is not None else "low=/high="
+    raise ValueError(
+        f"{where} must be {limits}; got {describe(value)}. Pick an allowed value, or change "
+        f"{change} at the Param call if the script really accepts it."
+    )
 
 
 # Reading values from text ------------------------------------------------------------------------

@@ -15,6 +15,10 @@ from .notebook import cell_at, locate
 
 __all__ = ["ImportSpec", "OutputSpec", "ParamSpec", "ScriptSpec", "TypeName"]
 
+#: Limits and descriptions in ``inspect``'s lines are aligned after the reference's columns, unless
+#: those are wider than this (a long computed default).
+_WIDEST = 80
+
 #: The type names a parameter can have. "any" is a parameter whose default is ``None`` or that is
 #: required: it accepts any scalar. "computed" is a default that is an expression.
 TypeName = Literal["bool", "int", "float", "str", "any", "computed"]
@@ -33,6 +37,16 @@ class ParamSpec:
     col: int = 0
     #: The source text of the default expression ("" when required).
     default_source: str = ""
+    #: Inclusive lower bound of a number (``low=``), or None.
+    low: int | float | None = None
+    #: Inclusive upper bound of a number (``high=``), or None.
+    high: int | float | None = None
+    #: The spacing of sensible values (``step=``): a hint for sliders and grids, not a constraint.
+    step: int | float | None = None
+    #: The values allowed (``choices=``), or None for any value of the type.
+    choices: tuple[Any, ...] | None = None
+    #: What the parameter means: ``doc=``, else the comment on its line or the line above.
+    doc: str | None = None
 
     @property
     def required(self) -> bool:
@@ -43,6 +57,26 @@ class ParamSpec:
     def has_literal_default(self) -> bool:
         """``True`` when the default is a literal known without running the script."""
         return self.default is not MISSING and self.default is not COMPUTED
+
+    @property
+    def limited(self) -> bool:
+        """``True`` when ``low``, ``high`` or ``choices`` restrict the values allowed."""
+        return self.low is not None or self.high is not None or self.choices is not None
+
+    def describe_limits(self) -> str:
+        """``range=[1, 51]``, ``low=0`` or ``choices=['mean', 'median']``, and ``step=2``: for ``inspect``."""
+        parts = []
+        if self.choices is not None:
+            parts.append(f"choices={list(self.choices)!r}")
+        elif self.low is not None and self.high is not None:
+            parts.append(f"range=[{self.low!r}, {self.high!r}]")
+        elif self.low is not None:
+            parts.append(f"low={self.low!r}")
+        elif self.high is not None:
+            parts.append(f"high={self.high!r}")
+        if self.step is not None:
+            parts.append(f"step={self.step!r}")
+        return "  ".join(parts)
 
     def describe_default(self) -> str:
         """The default as ``inspect`` shows it."""
@@ -122,14 +156,24 @@ class ScriptSpec:
         return f"cell {cell['index']}" + (f" (id {cell['id']})" if cell.get("id") else "")
 
     def reference_text(self) -> str:
-        """The layout :func:`inspect` prints."""
+        """The layout :func:`inspect` prints: the reference's columns, then limits and description."""
         lines = [f"Script: {self.display_path}", "", "Parameters:"]
+        rows = []
         for p in self.params.values():
             where = f"  [{self.cell_of(p.line)}]" if self.extra.get("cells") else ""
             if p.required:
-                lines.append(f"  {p.name:<20} required{where}")
+                line = f"  {p.name:<20} required{where}"
             else:
-                lines.append(f"  {p.name:<20} {p.describe_default():<18}  type={p.type}{where}")
+                line = f"  {p.name:<20} {p.describe_default():<18}  type={p.type}{where}"
+            rows.append((line, p.describe_limits(), f"# {p.doc}" if p.doc else ""))
+        # The reference's columns as they were; what it did not know follows, in aligned columns.
+        width = max((len(r[0]) for r in rows if (r[1] or r[2]) and len(r[0]) <= _WIDEST), default=0)
+        limits = max((len(r[1]) for r in rows if r[2] and len(r[1]) <= _WIDEST // 2), default=0)
+        for line, limit, doc in rows:
+            if not (limit or doc):
+                lines.append(line)
+            else:
+                lines.append(f"{line:<{width}}  {limit:<{limits if doc else 0}}  {doc}".rstrip())
         if not self.params:
             lines.append("  (none)")
         lines += ["", "Outputs:"]
@@ -155,11 +199,14 @@ class ScriptSpec:
 
     def _repr_html_(self) -> str:
         esc = html.escape
+        meta = any(p.limited or p.step is not None or p.doc for p in self.params.values())
         rows = "".join(
             f"<tr><td><code>{esc(p.name)}</code></td>"
             f"<td>{'' if p.required else esc(p.describe_default().removeprefix('default='))}</td>"
             f"<td>{esc(p.type)}</td><td>{'yes' if p.required else ''}</td>"
-            f"<td>{esc(self._line(p.line))}</td></tr>"
+            f"<td>{esc(self._line(p.line))}</td>"
+            + (f"<td>{esc(p.describe_limits())}</td><td>{esc(p.doc or '')}</td>" if meta else "")
+            + "</tr>"
             for p in self.params.values()
         )
         outs = "".join(
@@ -169,7 +216,8 @@ class ScriptSpec:
         return (
             f"<div class='py3r-spec'><p><b>Script:</b> <code>{esc(self.display_path)}</code></p>"
             "<table><thead><tr><th>parameter</th><th>default</th><th>type</th><th>required</th>"
-            f"<th>line</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<th>line</th>{'<th>allowed</th><th>description</th>' if meta else ''}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
             "<table><thead><tr><th>output</th><th>line</th></tr></thead>"
             f"<tbody>{outs}</tbody></table></div>"
         )

@@ -9,6 +9,7 @@ or under an alias, is still found.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._types import COMPUTED, MISSING, ScriptPath
+from .meta import comments, description, metadata
 from .model import ImportSpec, OutputSpec, ParamSpec, ScriptSpec, TypeName
 from .notebook import locate, read_notebook
 
@@ -235,6 +237,7 @@ def _spec_of(
         return locate(line)[len(display) + 2 :]
 
     params: dict[str, ParamSpec] = {}
+    calls: dict[str, ast.Call] = {}
     outputs: dict[str, list[int]] = {}
     output_pos: dict[str, tuple[int, int]] = {}
     for site in walker.sites:
@@ -268,6 +271,7 @@ def _spec_of(
                     "value is needed again), or different names."
                 )
             params[name] = _param_spec(name, call, locate)
+            calls[name] = call
         else:
             outputs.setdefault(name, []).append(call.lineno)
             output_pos.setdefault(name, (call.lineno, call.col_offset))
@@ -277,6 +281,7 @@ def _spec_of(
                 f"Name collision in {display}: {name!r} is used both as a Param ({at(params[name].line)}) "
                 f"and as an Output ({at(outputs[name][0])}). Rename one of them."
             )
+    params = _described(params, calls, source, locate)
     # Order by position, not by walk order: an Output nested in an `if` stays before later ones.
     ordered_outputs = sorted(outputs, key=output_pos.__getitem__)
     ordered_params = dict(sorted(params.items(), key=lambda kv: (kv[1].line, kv[1].col)))
@@ -314,14 +319,39 @@ def _param_spec(name: str, call: ast.Call, locate: Callable[[int], str]) -> Para
         if kw.arg == "default":
             default_node = kw.value
     if default_node is None:
-        return ParamSpec(name, MISSING, "any", call.lineno, call.col_offset)
-    ok, value = _literal(default_node)
-    text = ast.unparse(default_node)
-    if not ok:
-        if value is not None:  # a literal, but a list/dict/tuple/...: never a valid default
-            raise ValueError(
-                f"Param {name!r} in {locate(call.lineno)} has the default {text}, a "
-                f"{type(value).__name__}; a default must be a scalar: a bool, int, float, str or None."
-            )
-        return ParamSpec(name, COMPUTED, "computed", call.lineno, call.col_offset, text)
-    return ParamSpec(name, value, _type_of(value), call.lineno, call.col_offset, text)
+        default, text = MISSING, ""
+    else:
+        ok, default = _literal(default_node)
+        text = ast.unparse(default_node)
+        if not ok:
+            if default is not None:  # a literal, but a list/dict/tuple/...: never a valid default
+                raise ValueError(
+                    f"Param {name!r} in {locate(call.lineno)} has the default {text}, a "
+                    f"{type(default).__name__}; a default must be a scalar: a bool, int, float, str or None."
+                )
+            default = COMPUTED
+    kind = _type_of(default)
+    extra = metadata(name, call, kind, default, locate(call.lineno))
+    return ParamSpec(name, default, kind, call.lineno, call.col_offset, text, **extra)
+
+
+def _described(
+    params: dict[str, ParamSpec], calls: dict[str, ast.Call], source: str, locate: Callable[[int], str]
+) -> dict[str, ParamSpec]:
+    """``params`` with the comment of each call that has no ``doc=`` as its description."""
+    bare = [n for n, p in params.items() if p.doc is None]
+    if not bare:
+        return params
+    lines = {n for name in bare for n in (calls[name].lineno - 1, calls[name].lineno, calls[name].end_lineno)}
+    found = comments(source, (n for n in lines if n))
+    if not found:
+        return params
+
+    def same_block(a: int, b: int) -> bool:  # in a notebook, the same cell
+        return locate(a).rsplit(", line ", 1)[0] == locate(b).rsplit(", line ", 1)[0]
+
+    for name in bare:
+        doc = description(calls[name], found, same_block)
+        if doc is not None:
+            params[name] = dataclasses.replace(params[name], doc=doc)
+    return params
