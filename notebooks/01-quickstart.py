@@ -34,8 +34,9 @@ SCRIPT = "../examples/open_field/pipeline.py"
 # ## 1. What can be changed, and what comes out?
 #
 # `inspect` reads the script without running it: its parameters with their defaults and
-# types, and its outputs. Values you pass later are checked against these types before
-# anything runs.
+# types, then what the script declares about each (the range or choices it allows, a step, and
+# what it means: here from the comments beside the `Param` calls), and its outputs. Values you
+# pass later are checked against these types and ranges before anything runs.
 
 # %%
 inspect(SCRIPT)
@@ -96,12 +97,23 @@ sweep.to_dataframe(outputs=SCALARS)
 # %% [markdown]
 # ## 5. When an iteration fails
 #
-# The script refuses a smoothing window below one frame (it raises `ValueError`). A failed
-# iteration never stops a sweep: it is recorded with its cause and the script's traceback,
-# the other iterations carry on, and a warning says how many failed.
+# A value outside the range a parameter declares never reaches the script: the smoothing window
+# is declared with `low=1, high=51`, so a window of 0 is refused before anything runs.
 
 # %%
-bad = sensitivity(SCRIPT, {"smooth_window": [0, 3]}, progress=False)
+try:
+    sensitivity(SCRIPT, {"smooth_window": [0, 3]}, progress=False)
+except ValueError as exc:
+    print(exc)
+
+# %% [markdown]
+# What a range cannot say, the script checks itself: a centred window needs an odd number of
+# frames, so the script raises `ValueError` for an even one. A failed iteration never stops a
+# sweep: it is recorded with its cause and the script's traceback, the other iterations carry
+# on, and a warning says how many failed.
+
+# %%
+bad = sensitivity(SCRIPT, {"smooth_window": [4, 3]}, progress=False)
 bad.to_dataframe(outputs=SCALARS, include_failed=True)[["smooth_window", "fraction_moving", "status"]]
 
 # %% [markdown]
@@ -117,10 +129,10 @@ for params, message in bad.errors:
 # tail of stderr), and asking a failed iteration for an output says why it is missing:
 
 # %%
-failure = bad.iteration({"smooth_window": 0}).failure
+failure = bad.iteration({"smooth_window": 4}).failure
 print(failure.kind, failure.exc_type, failure.exc_message, sep=" | ")
 try:
-    bad[{"smooth_window": 0}]["fraction_moving"]
+    bad[{"smooth_window": 4}]["fraction_moving"]
 except KeyError as exc:
     print(exc)
 
@@ -176,11 +188,11 @@ grid.plot()
 
 # %% [markdown]
 # Parameters that are not numbers (here the smoothing method) are placed at evenly spaced
-# positions, and failed iterations are drawn as crosses at the bottom of their panel
-# (`"max"` is not a method the script knows):
+# positions, and failed iterations are drawn as crosses at the bottom of their panel (the even
+# window of 4 frames):
 
 # %%
-by_method = sensitivity(SCRIPT, {"smoothing": ["median", "max"]}, progress=False)
+by_method = sensitivity(SCRIPT, {"smoothing": ["median"], "smooth_window": [4, 9]}, progress=False)
 by_method.plot(["fraction_moving"])
 
 # %% [markdown]

@@ -26,7 +26,8 @@
 # ## `%inspect_script PATH`
 #
 # Shows the script's parameters and outputs (nothing runs) and returns the description as a
-# `ScriptSpec` object, which renders as a table in a notebook.
+# `ScriptSpec` object, which renders as a table in a notebook: each parameter's default, type and
+# line, then what the script declares about it (its range or choices, step and description).
 
 # %%
 # %inspect_script ../examples/open_field/pipeline.py
@@ -77,7 +78,7 @@ thresholds = np.arange(1.0, 9.0, 3.0)  # 1, 4, 7 (and the default 2 is added)
 
 # %%
 # %%sweep ../examples/open_field/pipeline.py --mode grid --outputs fraction_moving -o grid --no-plot
-smooth_window = range(1, 16, 7)
+smooth_window = range(1, 16, 6)
 threshold = thresholds
 seed = 7
 
@@ -88,5 +89,6 @@ seed = 7
 grid.plot(kind="heatmap")  # noqa: F821 (grid is set by %%sweep -o above)
 
 # %% [markdown]
-# Type `%%sweep?` in a cell for the full usage. A value that does not fit a parameter's type, or a
-# line that is not one of the script's parameters, is reported before anything runs.
+# Type `%%sweep?` in a cell for the full usage. A value that does not fit a parameter's type or
+# lies outside its declared range, or a line that is not one of the script's parameters, is
+# reported before anything runs.

@@ -69,18 +69,18 @@ pd.DataFrame([{**it.params, "cached": it.cached} for it in full.iterations])
 # %% [markdown]
 # ## Failures are stored too
 #
-# A script that raises for some values raises for them every time, so a stored failure is
-# returned as it is. `retry_failed=True` runs stored failures again (after you fixed what
-# they depend on outside the script, say).
+# A script that raises for some values (the example refuses an even smoothing window) raises
+# for them every time, so a stored failure is returned as it is. `retry_failed=True` runs stored
+# failures again (after you fixed what they depend on outside the script, say).
 
 # %%
-failing = sensitivity(SCRIPT, {"smooth_window": [0]}, cache=STORE, progress=False)
+failing = sensitivity(SCRIPT, {"smooth_window": [4]}, cache=STORE, progress=False)
 [(it.params, it.status, it.cached) for it in failing.iterations]
 
 # %%
-stored = sensitivity(SCRIPT, {"smooth_window": [0]}, cache=STORE, progress=False)
-retried = sensitivity(SCRIPT, {"smooth_window": [0]}, cache=STORE, progress=False, retry_failed=True)
-stored.iteration({"smooth_window": 0}).cached, retried.iteration({"smooth_window": 0}).cached
+stored = sensitivity(SCRIPT, {"smooth_window": [4]}, cache=STORE, progress=False)
+retried = sensitivity(SCRIPT, {"smooth_window": [4]}, cache=STORE, progress=False, retry_failed=True)
+stored.iteration({"smooth_window": 4}).cached, retried.iteration({"smooth_window": 4}).cached
 
 # %% [markdown]
 # ## What is in the store: `history`

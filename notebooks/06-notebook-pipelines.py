@@ -78,8 +78,8 @@ swept.plot()
 # line within it, so you can go straight there:
 
 # %%
-failed = run(NOTEBOOK, {"smooth_window": 0})
-print(failed.iteration({"smooth_window": 0}).failure)
+failed = run(NOTEBOOK, {"smooth_window": 4})
+print(failed.iteration({"smooth_window": 4}).failure)
 
 # %% [markdown]
 # Outputs produced by cells that ran before the failing one are still kept, so you can see how

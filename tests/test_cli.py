@@ -40,18 +40,18 @@ def test_inspect_prints_the_reference_layout():
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "value"),
+    ("script", "name", "text", "value"),
     [
-        ("interpolate_gaps", "false", False),
-        ("interpolate_gaps", "Yes", True),
-        ("threshold", "3", 3.0),
-        ("threshold", "nan", float("nan")),
-        ("smooth_window", "-3", -3),
-        ("smoothing", "median", "median"),
+        (EXAMPLE, "interpolate_gaps", "false", False),
+        (EXAMPLE, "interpolate_gaps", "Yes", True),
+        (EXAMPLE, "threshold", "3", 3.0),
+        (EXAMPLE, "smoothing", "median", "median"),
+        (SCRIPTS / "scalars.py", "b", "nan", float("nan")),  # no range: NaN is a float like any
+        (SCRIPTS / "scalars.py", "a", "-3", -3),
     ],
 )
-def test_values_are_parsed_by_declared_type(name, text, value):
-    got = parse_value(read_script(EXAMPLE), name, text)
+def test_values_are_parsed_by_declared_type(script, name, text, value):
+    got = parse_value(read_script(script), name, text)
     assert got == value or (got != got and value != value)
     assert type(got) is type(value)
 
@@ -66,6 +66,13 @@ def test_values_are_parsed_by_declared_type(name, text, value):
         ),
         ("interpolate_gaps", "maybe", r"is a bool; 'maybe' is not true or false"),
         ("threshold", "high", r"is a float; 'high' is not a number"),
+        (
+            "smooth_window",
+            "-3",
+            r"Parameter 'smooth_window' of .*pipeline\.py, line 22 must be within \[1, 51\]; got the int -3",
+        ),
+        ("threshold", "nan", r"'threshold' of .* must be within \[0\.0, 20\.0\]; got the float nan"),
+        ("smoothing", "max", r"'smoothing' of .* must be one of \['mean', 'median'\]; got the string 'max'"),
         (
             "thresold",
             "1",

@@ -17,7 +17,7 @@ import pytest
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from helpers import ROOT
+from helpers import EXAMPLE, ROOT
 from py3r.behaviour.script import (
     IterationFailedWarning,
     Param,
@@ -228,6 +228,18 @@ def test_html_repr_shows_limits_and_descriptions(tmp_path):
     assert "allowed" not in plain  # a script without metadata shows the table it always did
 
 
+def test_example_declares_its_limits():
+    p = read_script(EXAMPLE).params
+    assert (p["smooth_window"].low, p["smooth_window"].high, p["smooth_window"].step) == (1, 51, 2)
+    assert p["smoothing"].choices == ("mean", "median")
+    assert p["threshold"].doc == "cm/s above which the animal counts as moving"
+    assert p["centre_fraction"].high < 1 and p["seed"].low == 0
+    nb = read_script(EXAMPLE.with_suffix(".ipynb")).params
+    assert [(q.low, q.high, q.step, q.choices, q.doc) for q in nb.values()] == [
+        (q.low, q.high, q.step, q.choices, q.doc) for q in p.values()
+    ]
+
+
 # Refusing values before any process starts ---------------------------------------------------------
 @pytest.fixture
 def marked(tmp_path):
@@ -327,6 +339,13 @@ def test_cli_refuses_with_status_2(marked):
     assert main(["run", str(script), "-p", "how=c"]) == 2
     assert main(["sweep", str(script), "-p", "n=2", "--nominal", "rate=2"]) == 2
     assert not marker.exists()
+
+
+def test_cli_inspect_shows_the_limits(capsys):
+    assert main(["inspect", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "smooth_window        default=5           type=int    range=[1, 51]  step=2" in out
+    assert "choices=['mean', 'median']" in out and "# cm/s above which the animal counts as moving" in out
 
 
 def test_magics_refuse_and_show(marked):

@@ -18,23 +18,23 @@ import pandas as pd
 
 from py3r.behaviour.script import Output, Param
 
-seed = Param(42, name="seed")  # which synthetic session
-smooth_window = Param(5, name="smooth_window")  # frames in the centred rolling window
-threshold = Param(2.0, name="threshold")  # cm/s above which the animal counts as moving
-smoothing = Param("mean", name="smoothing")  # "mean" or "median"
+seed = Param(42, name="seed", low=0)  # which synthetic session
+smooth_window = Param(5, name="smooth_window", low=1, high=51, step=2)  # frames in the centred rolling window
+# cm/s above which the animal counts as moving
+threshold = Param(2.0, name="threshold", low=0.0, high=20.0, step=0.5)
+smoothing = Param("mean", name="smoothing", choices=["mean", "median"])  # how the rolling window averages
 interpolate_gaps = Param(True, name="interpolate_gaps")  # fill frames the tracker lost
-centre_fraction = Param(0.5, name="centre_fraction")  # side of the centre zone / arena side
+centre_fraction = Param(
+    0.5, name="centre_fraction", low=0.05, high=0.95, step=0.05, doc="side of the centre zone / arena side"
+)
 
 ARENA_CM = 40.0
 FPS = 25
 SECONDS = 300
 
-if smooth_window < 1:
-    raise ValueError(f"smooth_window must be at least 1 frame; got {smooth_window}.")
-if smoothing not in ("mean", "median"):
-    raise ValueError(f"smoothing must be 'mean' or 'median'; got {smoothing!r}.")
-if not 0 < centre_fraction < 1:
-    raise ValueError(f"centre_fraction must be between 0 and 1; got {centre_fraction}.")
+# The limits above are checked before the script runs; what they cannot say is checked here.
+if smooth_window % 2 == 0:  # a centred window has as many frames before its frame as after it
+    raise ValueError(f"smooth_window must be odd, so that the window is centred; got {smooth_window}.")
 
 # --- A synthetic session -------------------------------------------------------------------------
 rng = np.random.default_rng(seed)

@@ -148,6 +148,10 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
     >>> spec = read_script("examples/open_field/pipeline.py")
     >>> check_value(spec, spec.params["threshold"], 3)
     3.0
+    >>> check_value(spec, spec.params["smooth_window"], 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Parameter 'smooth_window' of ... must be within [1, 51]; got the int 0. ...
     """
     value = as_python(value)
     kind = param.type
