@@ -126,7 +126,8 @@ def plan_run(
     Raises
     ------
     TypeError, ValueError
-        For a value of the wrong type, an unknown name or a missing required parameter.
+        For a value of the wrong type or outside the parameter's declared limits, an unknown name
+        or a missing required parameter.
 
     Examples
     --------
@@ -205,7 +206,8 @@ def plan_sweep(
     Raises
     ------
     TypeError, ValueError
-        For a value of the wrong type, an unknown name, or a parameter with no value to hold.
+        For a value of the wrong type or outside the parameter's declared limits (every swept and
+        nominal value is checked), an unknown name, or a parameter with no value to hold.
 
     Examples
     --------

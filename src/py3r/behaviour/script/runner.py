@@ -223,8 +223,10 @@ def run(
     """Run a parameterised script exactly once, in a fresh process, with the given parameter values.
 
     Unspecified parameters use their script default. Parameters with no default must be provided.
-    Values are checked against each parameter's type before anything runs. If the script fails,
-    the failure is recorded in ``errors`` and an :class:`IterationFailedWarning` is emitted.
+    Values are checked against each parameter's type and declared limits (``low``/``high``,
+    ``choices``) before anything runs: a bad value is a ``TypeError`` or ``ValueError``. If the
+    script fails, the failure is recorded in ``errors`` and an :class:`IterationFailedWarning` is
+    emitted.
 
     Parameters
     ----------
@@ -308,7 +310,8 @@ def sensitivity(
 
     For each swept parameter, its script default is automatically included in the sweep
     (deduplicated silently) and used as the nominal value for independent-mode sweeps. Use
-    ``nominal`` to override this.
+    ``nominal`` to override this. Every swept and nominal value is checked against its
+    parameter's type and declared limits before anything runs.
 
     Parameters
     ----------

@@ -26,7 +26,40 @@ TypeName = Literal["bool", "int", "float", "str", "any", "computed"]
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One parameter of a script, as declared at its ``Param`` call site."""
+    """One parameter of a script, as declared at its ``Param`` call site.
+
+    Attributes
+    ----------
+    name : str
+        The parameter's name.
+    default : object
+        The literal default; ``MISSING`` when required, ``COMPUTED`` when it is an expression.
+    type : str
+        ``"bool"``, ``"int"``, ``"float"``, ``"str"``, ``"any"`` (a ``None`` default, or none) or
+        ``"computed"``: which values the parameter accepts.
+    line, col : int
+        Where the ``Param`` call stands.
+    default_source : str
+        The source text of the default expression.
+    low, high : int or float or None
+        Inclusive bounds declared with ``low=``/``high=`` (floats for a float parameter).
+    step : int or float or None
+        The spacing of sensible values (``step=``): a hint for sliders and grids, never enforced.
+    choices : tuple or None
+        The values allowed (``choices=``), in the parameter's type, each once.
+    doc : str or None
+        What the parameter means: ``doc=``, else the comment on the ``Param`` line or the
+        comment line right above it.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import read_script
+    >>> p = read_script("examples/open_field/pipeline.py").params["smooth_window"]
+    >>> p.low, p.high, p.step, p.doc
+    (1, 51, 2, 'frames in the centred rolling window')
+    >>> p.describe_limits()
+    'range=[1, 51]  step=2'
+    """
 
     name: str
     #: The literal default, ``MISSING`` when required, ``COMPUTED`` when it is an expression.
