@@ -12,7 +12,9 @@ For each size, a script makes a float64 array and outputs it; the same script ou
 number is the script's own work. Overhead = run() with the array out - run() with the number out
 (medians of 3). The caller's peak growth is read from /proc/self/status (VmHWM, reset through
 /proc/self/clear_refs before each measurement) after the caller has read a value on every page of
-the output, so an output that merely sits mapped and untouched would not look free.
+the output, so an output that merely sits mapped and untouched would not look free. For the sweep,
+the peak is read right after it, and again after every output was read back the same way (the
+target applies to the second).
 """
 
 from __future__ import annotations
@@ -82,14 +84,18 @@ def median_time(fn: Callable[[], object], n: int = 3) -> float:
     return statistics.median(times)
 
 
+def pickle_round_trip(n: int) -> float:
+    """The in-process pickle.dumps + pickle.loads of the same array (median of 3)."""
+    a = np.full(n, 1.0)
+    return median_time(lambda: pickle.loads(pickle.dumps(a, protocol=pickle.HIGHEST_PROTOCOL)))
+
+
 def one_output(script: Path, mib: int) -> tuple[float, float, int]:
     n = mib * MIB // 8
     run(script, {"n": n, "whole": False})  # warm worker up, numpy imported
     own = median_time(lambda: run(script, {"n": n, "whole": False}))
     moved = median_time(lambda: run(script, {"n": n}))
-    a = np.full(n, 1.0)
-    round_trip = median_time(lambda: pickle.loads(pickle.dumps(a, protocol=pickle.HIGHEST_PROTOCOL)))
-    del a
+    round_trip = pickle_round_trip(n)
     start = reset_peak()
     sr = run(script, {"n": n, "fill": 2.0})
     out = sr[{"n": n, "fill": 2.0}]["a"]
@@ -99,13 +105,18 @@ def one_output(script: Path, mib: int) -> tuple[float, float, int]:
     return moved - own, round_trip, growth
 
 
-def sweep(script: Path, **options: object) -> tuple[float, int, float]:
+def sweep(script: Path, **options: object) -> tuple[float, int, float, int]:
     n = SWEEP_MIB * MIB // 8
     fills = [float(i) for i in range(SWEEP_POINTS)]
     start = reset_peak()
     t = time.perf_counter()
     sr = sensitivity(
-        script, {"fill": fills}, nominal={"n": n}, workers=2, progress=False, **options  # type: ignore[arg-type]
+        script,
+        {"fill": fills},
+        nominal={"n": n},
+        workers=2,
+        progress=False,
+        **options,  # type: ignore[arg-type]
     )
     wall = time.perf_counter() - t
     growth = peak_growth(start)
@@ -115,9 +126,10 @@ def sweep(script: Path, **options: object) -> tuple[float, int, float]:
         assert out.shape == (n,) and touch(out) == fill * len(out[::512]), fill
     check = time.perf_counter() - t
     assert len(sr) == SWEEP_POINTS and not sr.errors
+    growth_all = peak_growth(start)
     del sr, out
     gc.collect()
-    return wall, growth, check
+    return wall, growth, check, growth_all
 
 
 def main() -> int:
@@ -141,19 +153,22 @@ def main() -> int:
         )
 
     total = SWEEP_POINTS * SWEEP_MIB * MIB
-    print(f"\nsweep of {SWEEP_POINTS} points x {SWEEP_MIB} MiB ({total / 2**30:.1f} GiB of outputs), workers=2:")
+    print(
+        f"\nsweep of {SWEEP_POINTS} points x {SWEEP_MIB} MiB ({total / 2**30:.1f} GiB of outputs), workers=2:"
+    )
     modes: list[tuple[str, dict[str, object]]] = [("default", {})]
     if "max_memory" in inspect.signature(sensitivity).parameters:
         modes = [("spilling (max_memory default, 1 GiB)", {}), ("max_memory=None (all in memory)", {})]
         modes[1][1]["max_memory"] = None
     for label, options in modes:
-        wall, growth, check = sweep(script, **options)
+        wall, growth, check, growth_all = sweep(script, **options)
         line = (
-            f"  {label}: {wall:.1f} s, caller's peak growth {growth / 2**30:.2f} GiB; "
-            f"reading every output back: {check:.1f} s"
+            f"  {label}: {wall:.1f} s, caller's peak growth {growth / 2**30:.2f} GiB; reading every "
+            f"output back (one value per page): {check:.1f} s, peak growth over both "
+            f"{growth_all / 2**30:.2f} GiB"
         )
         if "spilling" in label:
-            ok = growth < TARGET_SWEEP_PEAK
+            ok = growth_all < TARGET_SWEEP_PEAK
             met &= ok
             line += f" (target < {TARGET_SWEEP_PEAK / 2**30:.1f} GiB: {'met' if ok else 'MISSED'})"
         print(line)
