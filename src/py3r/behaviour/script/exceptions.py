@@ -55,8 +55,9 @@ def _skipped(filename: str) -> bool:
     if filename.startswith("<decorator-gen-"):
         return True
     ipython_file = getattr(sys.modules.get("IPython"), "__file__", None)
-    # Without IPython loaded there is no IPython folder (an empty one would match every path).
-    return bool(ipython_file) and filename.startswith(os.path.dirname(ipython_file) + os.sep)
+    if not isinstance(ipython_file, str):  # no IPython folder (an empty one would match every path)
+        return False
+    return filename.startswith(os.path.dirname(ipython_file) + os.sep)
 
 
 def warn(message: str, category: type[Warning]) -> None:
