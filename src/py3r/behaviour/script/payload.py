@@ -14,6 +14,7 @@ import mmap
 import os
 import pickle
 import struct
+import sys
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,13 +50,58 @@ def read_bytes(fd: int, at: int, n: int) -> bytearray:
     return buf
 
 
+_libc: Any = None
+
+
+def _mapper() -> Any:
+    """libc's mmap and munmap through ctypes (None where that is not possible)."""
+    global _libc
+    if _libc is None:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.mmap.restype = ctypes.c_void_p
+            libc.mmap.argtypes = [
+                ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int64
+            ]  # fmt: skip
+            libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            _libc = (ctypes, libc)
+        except (OSError, AttributeError):
+            _libc = False
+    return _libc or None
+
+
+def _map(fd: int, length: int, offset: int) -> memoryview:
+    """A private (copy-on-write) mapping of ``length`` bytes of ``fd`` from ``offset``.
+
+    Python's ``mmap`` keeps a duplicate of the descriptor for as long as the mapping lives (before
+    3.13's ``trackfd=False``): one per output held would run a process out of descriptors. So map
+    through libc, and unmap when the last view of it is gone.
+    """
+    if sys.version_info >= (3, 13):
+        return memoryview(mmap.mmap(fd, length, access=mmap.ACCESS_COPY, offset=offset, trackfd=False))
+    found = _mapper() if hasattr(mmap, "MAP_PRIVATE") else None
+    if found is None:
+        return memoryview(mmap.mmap(fd, length, access=mmap.ACCESS_COPY, offset=offset))
+    ctypes, libc = found
+    prot = mmap.PROT_READ | mmap.PROT_WRITE
+    addr = libc.mmap(None, length, prot, mmap.MAP_PRIVATE, fd, offset)
+    if addr is None or addr == ctypes.c_void_p(-1).value:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+    memory = (ctypes.c_char * length).from_address(addr)
+    weakref.finalize(memory, libc.munmap, addr, length)
+    return memoryview(memory).cast("B")
+
+
 def map_buffers(fd: int, at: int, sizes: tuple[int, ...] | list[int]) -> list[memoryview]:
     """Views of buffers laid out from ``at`` (a page boundary) in ``fd``: mapped when large."""
     offsets, end = layout(sizes)
     whole: memoryview | None = None
     if end >= MAP_MIN:
         try:
-            whole = memoryview(mmap.mmap(fd, end, access=mmap.ACCESS_COPY, offset=at))
+            whole = _map(fd, end, at)
         except (OSError, ValueError):  # out of mappings, or a file that cannot be mapped: read it
             whole = None
     if whole is None:
