@@ -121,6 +121,7 @@ def _filling(but: int) -> int | None:
     return None
 
 
+@pytest.mark.filterwarnings("ignore::py3r.behaviour.script.IterationFailedWarning")  # the kill, checked below
 def test_an_iteration_killed_mid_transfer_leaves_no_segment(engine, tmp_path):
     script = write(tmp_path, KILLED)
     done = []

@@ -255,3 +255,32 @@ def test_progress_counts_the_bytes_of_large_outputs(tmp_path, capsys):
 def test_the_html_repr_shows_memory_and_disk(tmp_path, spill_dir):
     html = sweep(tmp_path, max_memory=5 * MIB)._repr_html_()
     assert "Outputs: 4.0 MiB in memory, 4.0 MiB on disk (max_memory 5.0 MiB;" in html
+
+
+def test_entries_stored_by_the_previous_version_still_load(tmp_path, spill_dir):
+    import hashlib
+    import hmac
+    import json
+    import pickle
+    import sqlite3
+    from pathlib import Path
+
+    import cloudpickle
+
+    store = tmp_path / "store"
+    first = sweep(tmp_path, cache=store)
+    secret = Path(os.environ["PY3R_SCRIPT_KEY_FILE"]).read_bytes()
+    with sqlite3.connect(store / "index.sqlite") as db:
+        for key, digest, params in db.execute("SELECT key, digest, params FROM entries").fetchall():
+            it = first.iteration({"i": json.loads(params)["i"]})
+            # The layout of the previous version: one signed cloudpickle of the whole record.
+            record = {**it.to_record(), "outputs": dict(first[it.params]), "created": 0.0}
+            data = cloudpickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+            new = hmac.new(secret, key.encode() + b"\0" + data, hashlib.sha256).hexdigest()
+            (store / "blobs" / f"{key}.{digest[:16]}.pkl").unlink()
+            (store / "blobs" / f"{key}.{new[:16]}.pkl").write_bytes(data)
+            db.execute("UPDATE entries SET digest = ?, size = ? WHERE key = ?", (new, len(data), key))
+    again = sweep(tmp_path, cache=store, max_memory=0)
+    assert all(it.cached for it in again.iterations)
+    assert kinds(again) == ["SpilledOutput"] * 4  # kept in the spill file: the old file has no parts
+    check_values(again)

@@ -218,10 +218,6 @@ class Region:
     def nbytes(self) -> int:
         return self.pickled + sum(self.sizes)
 
-    @property
-    def end(self) -> int:
-        return self.buffers_at + layout(self.sizes)[1] if self.sizes else self.offset + self.pickled
-
 
 def read_region(
     fd: int, region: Region, check: Callable[[bytes | bytearray, Region], None] | None = None
