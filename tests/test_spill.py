@@ -284,3 +284,15 @@ def test_entries_stored_by_the_previous_version_still_load(tmp_path, spill_dir):
     assert all(it.cached for it in again.iterations)
     assert kinds(again) == ["SpilledOutput"] * 4  # kept in the spill file: the old file has no parts
     check_values(again)
+
+
+def test_a_saved_file_overwritten_in_place_cannot_crash_the_results(tmp_path, spill_dir):
+    path = tmp_path / "sr.pkl"
+    sweep(tmp_path, max_memory=0).save(path)
+    back = ScriptResults.load(path, max_memory=0)
+    before = back[{"i": 1}]["a"]  # read from the file, not mapped: it is a copy of its own
+    with open(path, "r+b") as f:  # another program rewrites the file in place
+        f.truncate(100)
+    assert np.array_equal(before, np.full(2**18, 1.0))
+    with pytest.raises(EOFError, match=r"the file ends \d+ bytes early"):
+        back[{"i": 2}]["a"]

@@ -95,11 +95,15 @@ def _map(fd: int, length: int, offset: int) -> memoryview:
     return memoryview(memory).cast("B")
 
 
-def map_buffers(fd: int, at: int, sizes: tuple[int, ...] | list[int]) -> list[memoryview]:
-    """Views of buffers laid out from ``at`` (a page boundary) in ``fd``: mapped when large."""
+def map_buffers(
+    fd: int, at: int, sizes: tuple[int, ...] | list[int], *, share: bool = True
+) -> list[memoryview]:
+    """Views of buffers laid out from ``at`` (a page boundary) in ``fd``: mapped when large (and
+    ``share``), else read. A file is mapped only when it is as long as the layout says: a mapping
+    past the end of a file crashes the process that reads it (SIGBUS)."""
     offsets, end = layout(sizes)
     whole: memoryview | None = None
-    if end >= MAP_MIN:
+    if share and end >= MAP_MIN and os.fstat(fd).st_size >= at + end:
         try:
             whole = _map(fd, end, at)
         except (OSError, ValueError):  # out of mappings, or a file that cannot be mapped: read it
@@ -220,13 +224,21 @@ class Region:
 
 
 def read_region(
-    fd: int, region: Region, check: Callable[[bytes | bytearray, Region], None] | None = None
+    fd: int,
+    region: Region,
+    check: Callable[[bytes | bytearray, Region], None] | None = None,
+    *,
+    share: bool = True,
 ) -> Any:
-    """The value a :class:`Region` of ``fd`` holds; ``check`` vets the pickle before it is loaded."""
+    """The value a :class:`Region` of ``fd`` holds; ``check`` vets the pickle before it is loaded.
+
+    ``share=False`` reads the buffers instead of mapping them: for a file someone else may cut short
+    while the value lives (a mapped page past its new end would crash this process).
+    """
     data = read_bytes(fd, region.offset, region.pickled)
     if check is not None:
         check(data, region)
-    buffers = map_buffers(fd, region.buffers_at, region.sizes) if region.sizes else []
+    buffers = map_buffers(fd, region.buffers_at, region.sizes, share=share) if region.sizes else []
     return pickle.loads(data, buffers=buffers)
 
 

@@ -53,7 +53,8 @@ class SavedFile:
         weakref.finalize(self, os.close, fd)
 
     def read(self, region: Region, name: str) -> Any:
-        return read_region(self.fd, region)
+        # Read, not mapped: the file is the user's, and another program may overwrite it in place.
+        return read_region(self.fd, region, share=False)
 
     def copy(self, region: Region, writer: Writer, name: str) -> Region:
         return writer.region(self.fd, region)

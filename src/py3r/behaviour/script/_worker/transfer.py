@@ -49,7 +49,7 @@ def _segment() -> int | None:
     create = getattr(os, "memfd_create", None)
     if create is not None:
         try:
-            return int(create(SEGMENT_NAME))  # close-on-exec by default
+            return int(create(SEGMENT_NAME, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING))
         except OSError:
             pass
     try:
@@ -69,6 +69,18 @@ def _fill(fd: int, buffers: list[memoryview], sizes: list[int]) -> None:
         done = 0
         while done < buf.nbytes:
             done += os.pwrite(fd, buf[done:], offset + done)
+    _seal(fd)
+
+
+def _seal(fd: int) -> None:
+    """Make a memfd unchangeable: the owner maps it, and a segment cut short would crash it (SIGBUS)."""
+    try:
+        import fcntl
+
+        seals = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    except (ImportError, AttributeError, OSError):  # not a memfd (the fallback file): left as it is
+        pass
 
 
 class Sender:
