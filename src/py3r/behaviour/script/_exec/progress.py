@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..spill import describe_size
+
 __all__ = ["Progress"]
 
 
 #: Outputs at least this large (pickled) count in the bar's ``received`` figure.
 BIG_OUTPUT = 1 << 20
-
-
-def _size(n: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n / 2**10:.1f} KiB"
 
 
 class Progress:
@@ -31,7 +26,7 @@ class Progress:
     def _postfix(self, refresh: bool) -> None:
         shown: dict[str, object] = {"failed": self._failed}
         if self._received:
-            shown["received"] = _size(self._received)
+            shown["received"] = describe_size(self._received)
         self._bar.set_postfix(shown, refresh=refresh)
 
     def update(self, ok: bool) -> None:

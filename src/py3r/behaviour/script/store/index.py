@@ -308,7 +308,9 @@ class RunStore:
 
         Cancelled iterations and lost workers say nothing about the script and are not stored. A
         write that fails (disk full, unpicklable output) is reported with a :class:`StoreWarning`;
-        the iteration stays in the results.
+        the iteration stays in the results. Each large output is written apart (see
+        :mod:`.blob`); once stored, ``it.outputs`` holds it as a payload whose ``stored`` is the
+        stored copy, which results over their memory budget refer to instead of keeping their own.
         """
         kind = it.failure.kind if it.failure is not None else None
         if it.status == "cancelled" or kind in _NOT_STORED:
