@@ -69,18 +69,22 @@ def write_blob(
 def read_signed(fd: int, size: int, mac: Any) -> tuple[bool, bytes]:
     """Feed the whole file to ``mac``; return whether it is a pack, and what to unpickle: a pack's
     header, or the whole file of the layout earlier versions wrote. Both are cut from the very bytes
-    that went into ``mac``: nothing unpickled here was read apart from what was checked."""
+    that went into ``mac``: nothing unpickled here was read apart from what was checked.
+
+    A pack whose layout is wrong raises ValueError, but only once every byte went into ``mac``:
+    check the signature first, so that damage reads as damage."""
     head = bytes(read_bytes(fd, 0, min(size, len(MAGIC))))
-    if head != MAGIC:
+    if head != MAGIC or size < len(MAGIC) + _LENGTH.size:
         data = bytes(read_bytes(fd, 0, size))
         mac.update(data)
+        if head == MAGIC:
+            raise ValueError("the file is cut short")
         return False, data
-    if size < len(MAGIC) + _LENGTH.size:
-        raise ValueError("the file is cut short")
     (length,) = _LENGTH.unpack(read_bytes(fd, size - _LENGTH.size, _LENGTH.size))
     start, stop = size - _LENGTH.size - length, size - _LENGTH.size
-    if start < len(MAGIC):
-        raise ValueError("its header is cut short")
+    problem = "its header is cut short" if start < len(MAGIC) else None
+    if problem:
+        start = stop  # nothing to collect: the whole file still goes into mac
     header, tail = bytearray(), bytearray()
     at = 0
     while at < size:
@@ -92,8 +96,10 @@ def read_signed(fd: int, size: int, mac: Any) -> tuple[bool, bytes]:
         if at + len(chunk) > stop:
             tail += chunk[max(stop, at) - at :]
         at += len(chunk)
-    if bytes(tail) != _LENGTH.pack(length):
-        raise ValueError("the file changed while it was read")
+    if problem is None and bytes(tail) != _LENGTH.pack(length):
+        problem = "the file changed while it was read"
+    if problem is not None:
+        raise ValueError(problem)
     return True, bytes(header)
 
 

@@ -257,12 +257,15 @@ class RunStore:
             mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
             try:
                 packed, data = read_signed(fd, size, mac)
+                problem = None
             except ValueError as exc:
-                raise _Unusable(f"it cannot be loaded ({exc})") from None
+                packed, data, problem = True, b"", str(exc)
             if not hmac.compare_digest(mac.hexdigest(), digest):
                 raise _Unusable(
                     "its file does not match its signature (corrupted, or written with another key)"
                 )
+            if problem is not None:
+                raise _Unusable(f"it cannot be loaded ({problem})")
             try:
                 if not packed:
                     return _stored_iteration(pickle.loads(data))  # the layout of earlier versions
