@@ -29,6 +29,7 @@ if typing.TYPE_CHECKING:
     from .results import ScriptResults
     from .runner import execute_plan, inspect, run, sensitivity
     from .spec import OutputSpec, ParamSpec, ScriptSpec, read_script
+    from .spill import SpilledOutput
     from .store import RunStore, history, open_store
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "RunStore",
     "ScriptResults",
     "ScriptSpec",
+    "SpilledOutput",
     "StoreWarning",
     "SweepInterruptedWarning",
     "SweepPanel",
@@ -83,6 +85,7 @@ _LAZY = {
     "RunStore": "store",
     "ScriptResults": "results",
     "ScriptSpec": "spec",
+    "SpilledOutput": "spill",
     "SweepPanel": "frontends.panel",
     "discover_outputs": "discovery",
     "discover_params": "discovery",

@@ -9,13 +9,13 @@ Failures are data (:class:`~py3r.behaviour.script.iteration.Failure`); the strin
 from __future__ import annotations
 
 import bisect
-import contextlib
 import html
 import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .iteration import Failure, Iteration, Outputs
+from .spill import Keeper, SpilledOutput, describe_size, resolve_max_memory
 from .values import check_value, format_value, is_scalar, value_key
 
 if TYPE_CHECKING:
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from .spec import ScriptSpec
 
 __all__ = ["Failure", "Iteration", "Outputs", "ScriptResults"]
-
-#: The layout of files written by :meth:`ScriptResults.save`.
-SAVE_FORMAT = 2
 
 
 class ScriptResults:
@@ -48,6 +45,9 @@ class ScriptResults:
     spec : ScriptSpec, optional
         The script's spec: lookups then take values as inputs do (``2`` finds ``2.0`` for a float
         parameter).
+    max_memory : int, None or "auto", default "auto"
+        Bytes of large outputs to hold in memory; beyond them, large outputs are kept on disk and
+        loaded when looked up (see :func:`run`). ``"auto"``: ``PY3R_SCRIPT_MAX_MEMORY``, else 1 GiB.
 
     Attributes
     ----------
@@ -85,6 +85,7 @@ class ScriptResults:
         mode: str | None = None,
         nominal: dict[str, Any] | None = None,
         spec: ScriptSpec | None = None,
+        max_memory: int | str | None = "auto",
     ) -> None:
         self.param_names: list[str] = list(param_names)
         self.output_names: list[str] = list(output_names)
@@ -95,10 +96,11 @@ class ScriptResults:
         self._spec = spec
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
+        self._keeper = Keeper(resolve_max_memory(max_memory), label=script)
 
     # Building ------------------------------------------------------------------------------
     @classmethod
-    def for_plan(cls, plan: Plan) -> ScriptResults:
+    def for_plan(cls, plan: Plan, *, max_memory: int | str | None = "auto") -> ScriptResults:
         """Empty results for ``plan``'s iterations, which :meth:`add` fills as they finish."""
         return cls(
             plan.param_names,
@@ -107,11 +109,14 @@ class ScriptResults:
             mode=plan.mode,
             nominal=dict(plan.nominal) if plan.nominal else None,
             spec=plan.spec,
+            max_memory=max_memory,
         )
 
     def add(self, iteration: Iteration) -> None:
         """Add one iteration's record; iterations are kept in plan order (by ``index``), whatever
-        order they finish in."""
+        order they finish in. Its large outputs are kept on disk once the outputs in memory reach
+        :attr:`max_memory`."""
+        self._keeper.keep(iteration)
         keys = [it.index for it in self._iterations]
         self._iterations.insert(bisect.bisect_right(keys, iteration.index), iteration)
         self._by_key[value_key(iteration.params)] = iteration
@@ -205,6 +210,24 @@ class ScriptResults:
         """The iterations that failed or were cancelled, with their :class:`Failure`."""
         return [it for it in self._iterations if it.failure is not None]
 
+    @property
+    def max_memory(self) -> int | None:
+        """Bytes of large outputs these results hold in memory at most (None: no limit)."""
+        return self._keeper.max_memory
+
+    def memory_usage(self) -> dict[str, int]:
+        """The pickled size of the outputs held in memory, and of those kept on disk, in bytes.
+
+        Examples
+        --------
+        >>> from py3r.behaviour.script import run
+        >>> sr = run("examples/open_field/pipeline.py", {"threshold": 3.0}, max_memory=0)
+        >>> usage = sr.memory_usage()
+        >>> usage["disk"] > 0 and set(usage) == {"memory", "disk"}
+        True
+        """
+        return {"memory": self._keeper.held, "disk": self._keeper.on_disk}
+
     # Tables --------------------------------------------------------------------------------
     def scalar_outputs(self) -> list[str]:
         """Outputs that can be table columns: no captured value of theirs is anything but a scalar.
@@ -219,8 +242,11 @@ class ScriptResults:
     def _non_scalar(name: str, iterations: list[Iteration]) -> str | None:
         """The type name of the first non-scalar value of output ``name`` in ``iterations``, if any."""
         for it in iterations:
-            if name in it.outputs and not is_scalar(it.outputs[name]):
-                return type(it.outputs[name]).__name__
+            value = it.outputs.get(name)
+            if isinstance(value, SpilledOutput):
+                return value.type_name
+            if name in it.outputs and not is_scalar(value):
+                return type(value).__name__
         return None
 
     def to_dataframe(self, outputs: list[str] | None = None, *, include_failed: bool = False) -> pd.DataFrame:
@@ -311,11 +337,12 @@ class ScriptResults:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write these results to ``path``; read them back with :meth:`load`.
 
-        The file is a cloudpickle of everything (outputs, logs, failures, timing), written under a
-        temporary name and renamed, so ``path`` never holds a half-written file. Loading it
-        unpickles it, which can run code: load only files you wrote yourself, and share results as
-        CSV or Parquet (``to_dataframe()``) instead. cloudpickle is not a format that crosses Python
-        or library versions.
+        The file holds everything (outputs, logs, failures, timing), written under a temporary name
+        and renamed, so ``path`` never holds a half-written file. Outputs kept on disk are copied
+        into it from where they are, without loading them; large outputs in memory are pickled
+        straight into it. Loading it unpickles it, which can run code: load only files you wrote
+        yourself, and share results as CSV or Parquet (``to_dataframe()``) instead. cloudpickle is
+        not a format that crosses Python or library versions.
 
         Parameters
         ----------
@@ -329,12 +356,9 @@ class ScriptResults:
         >>> sr = run("examples/open_field/pipeline.py", {"threshold": 3.0})
         >>> sr.save(os.path.join(tempfile.mkdtemp(), "sr.pkl"))
         """
-        import tempfile
-
-        import cloudpickle
+        from .saved import save_results
 
         state = {
-            "format": SAVE_FORMAT,
             "param_names": self.param_names,
             "output_names": self.output_names,
             "script": self.script,
@@ -342,29 +366,22 @@ class ScriptResults:
             "nominal": self.nominal,
             "interrupted": self.interrupted,
             "spec": self._spec,  # so sr[{"threshold": 3}] still finds 3.0 after load
-            "iterations": [it.to_record() for it in self._iterations],
         }
-        target = os.path.abspath(os.fspath(path))
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".save-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                cloudpickle.dump(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        save_results(self, path, state)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ScriptResults:
+    def load(cls, path: str | os.PathLike[str], *, max_memory: int | str | None = "auto") -> ScriptResults:
         """Read results written by :meth:`save` (only from files you trust: this unpickles).
+
+        Large outputs are loaded as ``max_memory`` allows; the others stay in the file, which is
+        kept open for them, until they are looked up.
 
         Parameters
         ----------
         path : str or Path
             A file written by :meth:`save`.
+        max_memory : int, None or "auto", default "auto"
+            As for :func:`run`: bytes of large outputs to hold in memory.
 
         Raises
         ------
@@ -382,19 +399,9 @@ class ScriptResults:
         >>> back[{"threshold": 3.0}]["distance_cm"] == sr[{"threshold": 3.0}]["distance_cm"]
         True
         """
-        import pickle
+        from .saved import load_results
 
-        name = os.fspath(path)
-        with open(name, "rb") as f:
-            try:
-                state = pickle.load(f)
-            except (pickle.UnpicklingError, EOFError, ValueError, IndexError) as exc:
-                raise ValueError(
-                    f"{name!r} is not a file written by ScriptResults.save(), or it is truncated "
-                    f"({type(exc).__name__}: {exc})."
-                ) from None
-        if not isinstance(state, dict) or state.get("format") != SAVE_FORMAT:
-            raise ValueError(f"{name!r} is not a file written by ScriptResults.save() of this version.")
+        state, iterations = load_results(path)
         results = cls(
             state["param_names"],
             state["output_names"],
@@ -402,10 +409,11 @@ class ScriptResults:
             mode=state["mode"],
             nominal=state["nominal"],
             spec=state["spec"],
+            max_memory=max_memory,
         )
         results.interrupted = state["interrupted"]
-        for record in state["iterations"]:
-            results.add(Iteration.from_record(record))
+        for it in iterations:
+            results.add(it)
         return results
 
     # Plots -----------------------------------------------------------------------------------
@@ -433,6 +441,17 @@ class ScriptResults:
             f"params={self.param_names}; outputs={self.output_names}>"
         )
 
+    def _memory_html(self) -> str:
+        held, disk = self._keeper.held, self._keeper.on_disk
+        if not held and not disk:
+            return ""
+        budget = self.max_memory
+        limit = "no limit" if budget is None else f"max_memory {describe_size(budget)}"
+        return (
+            f"<p class='py3r-memory'>Outputs: {describe_size(held)} in memory, "
+            f"{describe_size(disk)} on disk ({limit}; indexing loads an output kept on disk)</p>"
+        )
+
     def _repr_html_(self) -> str:
         esc = html.escape
         ok, failed, cancelled = self._counts()
@@ -454,6 +473,7 @@ class ScriptResults:
         others = [n for n in self.output_names if n not in scalars]
         names = ", ".join(f"<code>{esc(n)}</code>" for n in others)
         note = f"<p>Other outputs (index to reach them): {names}</p>" if others else ""
+        note += self._memory_html()
         errs = "".join(
             f"<li><code>{esc(str(it.params))}</code>: {esc(it.failure.message)}</li>"
             for it in self.failures[:20]

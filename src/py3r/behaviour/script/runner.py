@@ -20,6 +20,7 @@ from .iteration import Iteration
 from .plan import Plan, plan_run, plan_sweep
 from .results import ScriptResults
 from .spec import ScriptSpec, read_script
+from .spill import resolve_max_memory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -135,6 +136,7 @@ def execute_plan(
     retry_failed: bool = False,
     executor: Any = None,
     on_iteration: Callable[[Iteration, ScriptResults], None] | None = None,
+    max_memory: int | str | None = "auto",
 ) -> ScriptResults:
     """Run a checked plan: serve what the run store holds, run the rest, store what arrives.
 
@@ -147,7 +149,7 @@ def execute_plan(
     ----------
     plan : Plan
         From :func:`~py3r.behaviour.script.plan_run` or :func:`~py3r.behaviour.script.plan_sweep`.
-    engine, workers, timeout, progress, cancel, cache, retry_failed, executor
+    engine, workers, timeout, progress, cancel, cache, retry_failed, executor, max_memory
         As for :func:`sensitivity`. ``executor`` may also be a Dask scheduler address (a str):
         a client is connected for the call and closed after it.
     on_iteration : callable, optional
@@ -173,17 +175,13 @@ def execute_plan(
 
     timeout = _timeout(timeout)
     workers = workers_of(workers)
+    budget = resolve_max_memory(max_memory)
     store = open_store(cache)
-    results = ScriptResults.for_plan(plan)
+    results = ScriptResults.for_plan(plan, max_memory=budget)
     points = list(plan.points)
-    callback = on_iteration
-    if store is not None:
+    save = None
+    if store is not None:  # stored before the results keep them: they may refer to the store's copy
         points, save = lookup(store, plan, results, retry_failed=retry_failed, timeout=timeout)
-
-        def callback(it: Iteration, res: ScriptResults) -> None:
-            save(it)
-            if on_iteration is not None:
-                on_iteration(it, res)
 
     if points:
         execute(
@@ -195,8 +193,9 @@ def execute_plan(
             timeout=timeout,
             progress=progress,
             cancel=cancel,
-            on_iteration=callback,
+            on_iteration=on_iteration,
             executor=executor,
+            before_add=save,
         )
     if results.interrupted:
         done = sum(it.ok for it in results.iterations)
@@ -219,6 +218,7 @@ def run(
     cancel: CancelToken | None = None,
     cache: bool | str | os.PathLike[str] | RunStore | None = None,
     retry_failed: bool = False,
+    max_memory: int | str | None = "auto",
 ) -> ScriptResults:
     """Run a parameterised script exactly once, in a fresh process, with the given parameter values.
 
@@ -256,6 +256,12 @@ def run(
         unpickles objects: use only stores you wrote yourself.
     retry_failed : bool, default False
         Run again an iteration whose stored result is a failure.
+    max_memory : int, None or "auto", default "auto"
+        Bytes of large outputs the results hold in memory. Beyond them, each large output is kept
+        on disk (in the run store with ``cache=``, else in a private spill file removed with the
+        results) and loaded when it is looked up: ``sr[params][name]``. Scalars and small outputs
+        always stay in memory. ``"auto"``: the environment variable ``PY3R_SCRIPT_MAX_MEMORY``,
+        else 1 GiB. ``None`` keeps everything in memory, with a ``ResourceWarning`` past 1 GiB.
 
     Returns
     -------
@@ -280,7 +286,13 @@ def run(
     spec = _read(script_path)
     plan = plan_run(spec, params, outputs=outputs, stop_after_outputs=stop_after_outputs)
     results = execute_plan(
-        plan, cache=cache, retry_failed=retry_failed, engine=engine, timeout=timeout, cancel=cancel
+        plan,
+        cache=cache,
+        retry_failed=retry_failed,
+        engine=engine,
+        timeout=timeout,
+        cancel=cancel,
+        max_memory=max_memory,
     )
     _warn_failures(results, plan)
     return results
@@ -302,6 +314,7 @@ def sensitivity(
     cancel: CancelToken | None = None,
     cache: bool | str | os.PathLike[str] | RunStore | None = None,
     retry_failed: bool = False,
+    max_memory: int | str | None = "auto",
 ) -> ScriptResults:
     """Run a parameterised script repeatedly, sweeping flagged ``Param`` values.
 
@@ -347,6 +360,10 @@ def sensitivity(
         again after an interruption runs only the iterations that have no stored result.
     retry_failed : bool, default False
         Run again the iterations whose stored result is a failure.
+    max_memory : int, None or "auto", default "auto"
+        Bytes of large outputs the results hold in memory; beyond them, large outputs are kept on
+        disk and loaded on access (see :func:`run`). The progress bar shows the bytes of large
+        outputs received.
 
     Returns
     -------
@@ -390,6 +407,7 @@ def sensitivity(
         timeout=timeout,
         progress=progress,
         cancel=cancel,
+        max_memory=max_memory,
     )
     _warn_failures(results, plan)
     return results

@@ -24,7 +24,7 @@ from typing import IO
 
 from .._worker.protocol import MESSAGE, FrameReader, Task
 from ..exceptions import WorkerStartError
-from .base import Engine, Job, Preload
+from .base import Engine, Job, Preload, channel
 
 #: Seconds a worker waits for work before it exits (PY3R_SCRIPT_WORKER_IDLE overrides).
 DEFAULT_IDLE = 600.0
@@ -85,7 +85,7 @@ class WarmWorker:
                 self.close()
                 why = "did not get ready in time" if not ready else "exited while starting"
                 raise WorkerStartError(f"The warm worker {why}.{' Its output: ' + log if log else ''}")
-            for kind, payload in reader.feed(data):
+            for kind, payload, _ in reader.feed(data):
                 if kind == MESSAGE:
                     import pickle
 
@@ -94,7 +94,7 @@ class WarmWorker:
                         return message[1], message[2], message[3]
 
     def submit(self, fds: list[int]) -> None:
-        """Ask for an iteration: result pipe, stdout, stderr and task file descriptors."""
+        """Ask for an iteration: result channel, stdout, stderr and task file descriptors."""
         with self._lock:
             socket.send_fds(self.sock, [b"R"], fds)
         self.last_used = time.monotonic()
@@ -184,7 +184,7 @@ class ForkEngine(Engine):
         if self.worker is None or not self.worker.alive():
             self.worker = POOL.get(self.preload, fresh=True)
         task_file, out, err = self.files(task)
-        read_fd, write_fd = os.pipe()
+        read_fd, write_fd = channel()
         try:
             fds = [write_fd, out.fileno(), err.fileno(), task_file.fileno()]
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .._engine import Preload
-from .._worker.protocol import DEFAULT_OUTPUT_LIMIT, Task
+from .._worker.protocol import Task
 from ..plan import Plan, Point
 from ..spec import ScriptSpec
 
@@ -23,11 +23,17 @@ def make_task(plan: Plan, point: Point, *, threads: int | None) -> Task:
         stop_after=plan.stop_after_outputs,
         cwd=os.getcwd(),
         env=dict(os.environ),
-        output_limit=int(os.environ.get("PY3R_SCRIPT_MAX_OUTPUT_BYTES", DEFAULT_OUTPUT_LIMIT)),
+        output_limit=_output_limit(),
         threads=threads,
         extra=dict(spec.extra.get("task", {})),
         required=plan.explicit_outputs,
     )
+
+
+def _output_limit() -> int | None:
+    """PY3R_SCRIPT_MAX_OUTPUT_BYTES: the largest output (pickled) an iteration may send; unset, none."""
+    text = os.environ.get("PY3R_SCRIPT_MAX_OUTPUT_BYTES", "").strip()
+    return int(text) if text else None
 
 
 def preload_of(spec: ScriptSpec) -> Preload:

@@ -31,6 +31,7 @@ def execute(
     cancel: CancelToken | None = None,
     on_iteration: Callable[[Iteration, ScriptResults], None] | None = None,
     executor: Any = None,
+    before_add: Callable[[Iteration], object] | None = None,
 ) -> None:
     """Run ``points`` of ``plan`` and add each iteration to ``results`` the moment it is known.
 
@@ -38,6 +39,8 @@ def execute(
     added as cancelled and ``results.interrupted`` is set; every process started is gone on return.
     ``executor`` (a Dask client, a scheduler address or a ``concurrent.futures`` executor) runs
     each point as one task there instead; ``engine`` and ``workers`` are then the cluster's business.
+    ``before_add`` sees each iteration with its outputs as they arrived, before the results decide
+    what to keep in memory (the run store writes them then, so that results can refer to its copy).
     """
     bar = (
         Progress(len(plan.points), done=len(plan.points) - len(points), label=results.script)
@@ -46,6 +49,8 @@ def execute(
     )
 
     def arrived(it: Iteration) -> None:
+        if before_add is not None:
+            before_add(it)
         results.add(it)
         if bar is not None:
             bar.update(it.ok)
@@ -66,6 +71,7 @@ def execute(
                 timeout=timeout,
                 cancel=cancel,
                 label=plan.spec.display_path,
+                on_output=bar.received if bar is not None else None,
             )
             interrupted, unfinished = loop.run(work)
             why = "The iteration was cancelled before it started."

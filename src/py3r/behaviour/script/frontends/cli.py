@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import (
+    Outputs,
     ScriptResults,
     execute_plan,
     history,
@@ -28,7 +29,7 @@ from .. import (
 )
 from ..exceptions import IterationFailedWarning, SweepInterruptedWarning, UsageError
 from ..values import is_scalar, parse_value, split_names
-from .options import split_script_and_cache
+from .options import parse_size, split_script_and_cache
 
 __all__ = ["main"]
 
@@ -79,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         help="reuse and keep results in a run store (default DIR: .py3r-runs, or $PY3R_SCRIPT_STORE)",
     )
     common.add_argument("--retry-failed", action="store_true", help="rerun iterations stored as failed")
+    common.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="large outputs held in memory at most, e.g. 2G; beyond it they are kept on disk "
+        "(default: $PY3R_SCRIPT_MAX_MEMORY, else 1G; none: no limit)",
+    )
 
     p = sub.add_parser("run", parents=[common], help="run a script once with parameter values")
     p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a parameter value")
@@ -172,6 +179,7 @@ def _run(args: argparse.Namespace) -> Job:
         spec, params, outputs=split_names(args.outputs), stop_after_outputs=args.stop_after_outputs
     )
     store = open_store(args.cache)
+    budget = _max_memory(args)
 
     def job() -> int:
         sr = execute_plan(
@@ -180,9 +188,10 @@ def _run(args: argparse.Namespace) -> Job:
             engine=args.engine,
             cache=store,
             retry_failed=args.retry_failed,
+            max_memory=budget,
         )
         it = sr.iterations[0]
-        for name, value in it.outputs.items():
+        for name, value in Outputs(it).items():  # one kept on disk is loaded to be shown
             text = repr(value) if is_scalar(value) else f"{type(value).__name__}\n{value!r}"
             print(f"{name} = {text}")
         if it.failure is not None:
@@ -210,6 +219,7 @@ def _sweep(args: argparse.Namespace) -> Job:
         stop_after_outputs=args.stop_after_outputs,
     )
     store = open_store(args.cache)
+    budget = _max_memory(args)
     if args.plot:
         _need(
             "matplotlib",
@@ -228,6 +238,7 @@ def _sweep(args: argparse.Namespace) -> Job:
             cache=store,
             retry_failed=args.retry_failed,
             executor=args.scheduler or None,
+            max_memory=budget,
         )
         return _report(args, sr)
 
@@ -265,6 +276,13 @@ def _report(args: argparse.Namespace, sr: ScriptResults) -> int:
             print(f"  {it.params}: {it.failure.message}", file=sys.stderr)
         return 130 if sr.interrupted else 1
     return status
+
+
+def _max_memory(args: argparse.Namespace) -> int | None:
+    """``--max-memory``, checked now, as is the environment variable it defaults to."""
+    if args.max_memory is None:
+        return ScriptResults([], []).max_memory  # what "auto" means: PY3R_SCRIPT_MAX_MEMORY, else 1 GiB
+    return parse_size(args.max_memory, "--max-memory")
 
 
 def _need(module: str, message: str) -> None:

@@ -27,8 +27,10 @@ from typing import Any
 
 from ..exceptions import StoreWarning, warn
 from ..iteration import Iteration
+from ..payload import Bytes, Payload
 from ..plan import Plan
 from ..values import as_python, is_scalar
+from .blob import StoredOutput, StoreSource, read_signed, write_blob
 from .keyfile import check_directory, signing_key
 
 __all__ = ["RunStore"]
@@ -210,7 +212,7 @@ class RunStore:
     def _blob(self, key: str, digest: str) -> Path:
         return self.blobs / f"{key}.{digest[:16]}.pkl"
 
-    def _sign(self, key: str, data: bytes) -> str:
+    def _sign(self, key: str, data: Bytes) -> str:
         mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
         mac.update(data)
         return mac.hexdigest()
@@ -232,25 +234,60 @@ class RunStore:
             ):
                 return None
             try:
-                data = self._blob(key, digest).read_bytes()
-            except FileNotFoundError:
-                problem = "its file is missing"
-            else:
-                if len(data) != size:
-                    problem = f"its file is truncated ({len(data)} of {size} bytes)"
-                elif not hmac.compare_digest(self._sign(key, data), digest):
-                    problem = "its file does not match its signature (corrupted, or written with another key)"
-                else:
-                    try:
-                        return _stored_iteration(pickle.loads(data))
-                    except Exception as exc:
-                        problem = f"it cannot be loaded ({type(exc).__name__}: {exc})"
+                return self._read_entry(key, digest, size)
+            except _Unusable as exc:
+                problem = str(exc)
             if self._row(key) != row:
                 continue  # replaced meanwhile: read the new entry
             shown = json.loads(params)
             self._drop(key, digest, f"the stored result of {script} for {shown} was ignored: {problem}")
             return None
         return None
+
+    def _read_entry(self, key: str, digest: str, size: int) -> Iteration:
+        """The stored iteration of an entry, its file checked whole against its signature."""
+        try:
+            fd = os.open(self._blob(key, digest), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise _Unusable("its file is missing") from None
+        try:
+            actual = os.fstat(fd).st_size
+            if actual != size:
+                raise _Unusable(f"its file is truncated ({actual} of {size} bytes)")
+            mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
+            try:
+                packed, data = read_signed(fd, size, mac)
+                problem = None
+            except ValueError as exc:
+                packed, data, problem = True, b"", str(exc)
+            if not hmac.compare_digest(mac.hexdigest(), digest):
+                raise _Unusable(
+                    "its file does not match its signature (corrupted, or written with another key)"
+                )
+            if problem is not None:
+                raise _Unusable(f"it cannot be loaded ({problem})")
+            try:
+                if not packed:
+                    return _stored_iteration(pickle.loads(data))  # the layout of earlier versions
+                record = pickle.loads(data)
+                source = StoreSource(self, key, digest)
+                outputs = record["outputs"]
+                for name, value in outputs.items():
+                    if isinstance(value, StoredOutput):
+                        outputs[name] = source.spilled(name, value)
+                return _stored_iteration(record)
+            except Exception as exc:
+                raise _Unusable(f"it cannot be loaded ({type(exc).__name__}: {exc})") from None
+        finally:
+            os.close(fd)
+
+    def blob_path(self, key: str, digest: str) -> Path:
+        """The file of the entry ``key`` whose signature is ``digest``."""
+        return self._blob(key, digest)
+
+    def sign_output(self, key: str, data: Bytes) -> str:
+        """The signature of one output's pickle in the entry ``key``."""
+        return self._sign(f"{key}:output", data)
 
     def _drop(self, key: str, digest: str, why: str) -> None:
         """Report an unusable entry and remove it: it is recomputed."""
@@ -274,32 +311,33 @@ class RunStore:
 
         Cancelled iterations and lost workers say nothing about the script and are not stored. A
         write that fails (disk full, unpicklable output) is reported with a :class:`StoreWarning`;
-        the iteration stays in the results.
+        the iteration stays in the results. Each large output is written apart (see
+        :mod:`.blob`); once stored, ``it.outputs`` holds it as a payload whose ``stored`` is the
+        stored copy, which results over their memory budget refer to instead of keeping their own.
         """
         kind = it.failure.kind if it.failure is not None else None
         if it.status == "cancelled" or kind in _NOT_STORED:
             return False
-        import cloudpickle
-
         created = time.time()
         record = it.to_record()
         record["info"] = {k: v for k, v in it.info.items() if k != "stored"}
         record["created"] = created
         tmp = None
         try:
-            data = cloudpickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-            digest = self._sign(key, data)
+            mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
             fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{key[:16]}-")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
+                apart = write_blob(fh.fileno(), record, mac, lambda data: self.sign_output(key, data))
+                size = os.fstat(fh.fileno()).st_size
                 os.fsync(fh.fileno())
+            digest = mac.hexdigest()
             os.replace(tmp, self._blob(key, digest))
             tmp = None
             params = {
                 n: v for n in plan.spec.params if n in it.values for ok, v in [_jsonable(it.values[n])] if ok
             }
-            scalars = {k: v for k, o in it.outputs.items() if is_scalar(o) for ok, v in [_jsonable(o)] if ok}
+            values = {k: o.value if isinstance(o, Payload) else o for k, o in it.outputs.items()}
+            scalars = {k: v for k, o in values.items() if is_scalar(o) for ok, v in [_jsonable(o)] if ok}
             row = (
                 key,
                 str(plan.spec.path),
@@ -312,7 +350,7 @@ class RunStore:
                 created,
                 it.wall_time,
                 digest,
-                len(data),
+                size,
             )
             with self._lock:
                 db = self._conn()
@@ -336,6 +374,10 @@ class RunStore:
                 StoreWarning,
             )
             return False
+        source = StoreSource(self, key, digest)
+        for name, (payload, placed) in apart.items():
+            payload.stored = source.spilled(name, placed)  # the results may refer to this copy
+            it.outputs[name] = payload
         if old is not None and old[0] != digest:
             with contextlib.suppress(OSError):
                 self._blob(key, old[0]).unlink()
@@ -387,6 +429,10 @@ class RunStore:
                 )
                 .fetchall()
             )
+
+
+class _Unusable(Exception):
+    """A stored entry that cannot be used; the message says why."""
 
 
 def _stored_iteration(record: dict[str, Any]) -> Iteration:
