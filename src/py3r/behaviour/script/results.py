@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .design import Design
 from .iteration import Failure, Iteration, Outputs
 from .values import check_value, format_value, is_scalar, value_key
 
@@ -62,9 +63,11 @@ class ScriptResults:
     script : str or None
         The script's path as it was given.
     mode : str or None
-        ``"run"``, ``"independent"`` or ``"grid"``.
+        ``"run"``, ``"independent"``, ``"grid"`` or a sampled design's mode (``"sobol"``, ...).
     nominal : dict or None
         Nominal values of the swept parameters (independent sweeps).
+    design : Design or None
+        A sampled design's factors and sample, which :meth:`indices` analyses (saved too).
 
     Examples
     --------
@@ -92,6 +95,7 @@ class ScriptResults:
         self.mode = mode
         self.nominal = nominal
         self.interrupted: bool = False
+        self.design: Design | None = None
         self._spec = spec
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
@@ -100,7 +104,7 @@ class ScriptResults:
     @classmethod
     def for_plan(cls, plan: Plan) -> ScriptResults:
         """Empty results for ``plan``'s iterations, which :meth:`add` fills as they finish."""
-        return cls(
+        results = cls(
             plan.param_names,
             list(plan.capture),
             script=plan.spec.display_path,
@@ -108,6 +112,8 @@ class ScriptResults:
             nominal=dict(plan.nominal) if plan.nominal else None,
             spec=plan.spec,
         )
+        results.design = plan.design
+        return results
 
     def add(self, iteration: Iteration) -> None:
         """Add one iteration's record; iterations are kept in plan order (by ``index``), whatever
@@ -342,6 +348,7 @@ class ScriptResults:
             "nominal": self.nominal,
             "interrupted": self.interrupted,
             "spec": self._spec,  # so sr[{"threshold": 3}] still finds 3.0 after load
+            "design": None if self.design is None else self.design.to_record(),
             "iterations": [it.to_record() for it in self._iterations],
         }
         target = os.path.abspath(os.fspath(path))
@@ -404,13 +411,36 @@ class ScriptResults:
             spec=state["spec"],
         )
         results.interrupted = state["interrupted"]
+        results.design = Design.from_record(state["design"]) if state.get("design") else None
         for record in state["iterations"]:
             results.add(Iteration.from_record(record))
         return results
 
-    # Plots -----------------------------------------------------------------------------------
+    # Analysis and plots ----------------------------------------------------------------------
+    def indices(self, output: str | list[str] | None = None) -> pd.DataFrame:
+        """Sensitivity indices of a sampled design (SALib): one row per (output, parameter).
+
+        Sobol': ``S1``, ``S1_conf``, ``ST``, ``ST_conf``; Morris: ``mu_star``, ``mu_star_conf``,
+        ``sigma``, ``mu``; random and LHS: RBD-FAST's ``S1``, ``S1_conf``. Refuses (``ValueError``)
+        results of another mode, an interrupted design and failed points, naming them. Details and
+        an example: :func:`py3r.behaviour.script.analysis.indices`.
+        """
+        from .analysis import indices
+
+        return indices(self, output)
+
+    def specifications(self, output: str, ci: tuple[str, str] | None = None) -> pd.DataFrame:
+        """The iterations as specifications sorted by ``output``, and the share keeping its sign.
+
+        What ``plot(kind="specification")`` draws, as a table; see
+        :func:`py3r.behaviour.script.analysis.specifications`.
+        """
+        from .analysis import specifications
+
+        return specifications(self, output, ci)
+
     def plot(self, outputs: list[str] | None = None, *, kind: str = "auto", **kwargs: Any) -> Any:
-        """Plot scalar outputs against the swept parameters (needs matplotlib).
+        """Plot scalar outputs against the swept parameters, or what a sampled design says (matplotlib).
 
         See :func:`py3r.behaviour.script.plotting.plot_results` for the options.
         """
