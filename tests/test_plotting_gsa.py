@@ -33,8 +33,10 @@ def test_sobol_draws_first_and_total_bars_with_intervals(tmp_path):
 def test_morris_places_each_parameter_in_the_mu_star_sigma_plane():
     sr = sensitivity(SCRIPTS / "linear.py", ["a", "b", "c"], mode="morris", n=4, seed=1, progress=False)
     (ax,) = sr.plot().axes
-    assert [t.get_text() for t in ax.texts] == ["a", "b", "c"]
-    assert [t.xy[0] for t in ax.texts] == pytest.approx([10.0, 1.0, 0.0])
+    assert {t.get_text(): t.xy[0] for t in ax.texts} == pytest.approx({"a": 10.0, "b": 1.0, "c": 0.0})
+    # b and c lie close together near the origin: their labels are stacked, not printed over each other.
+    offsets = {t.get_text(): t.xyann[1] for t in ax.texts}
+    assert offsets["b"] != offsets["c"]
     assert ax.get_xlabel().startswith("mu*") and ax.get_ylabel().startswith("sigma")
     assert [line.get_label() for line in ax.get_lines() if line.get_linestyle() == "--"] == ["sigma = mu*"]
 

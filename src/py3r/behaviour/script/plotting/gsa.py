@@ -83,9 +83,17 @@ def _morris(ax: Axes, rows: pd.DataFrame, params: list[str]) -> None:
     ax.errorbar(
         mu_star, sigma, xerr=rows["mu_star_conf"], fmt="o", color=LINE_COLOR, ecolor="#9ecae1", capsize=3
     )
-    for p in params:
-        ax.annotate(p, (mu_star[p], sigma[p]), textcoords="offset points", xytext=(5, 4), fontsize=8)
     top = max(float(mu_star.max()), float(sigma.max()), 1e-12) * 1.1
+    placed: list[tuple[float, float]] = []  # labels, in fractions of the axes
+    for p in sorted(params, key=lambda q: (float(sigma[q]), float(mu_star[q]))):
+        x, y = float(mu_star[p]) / top, float(sigma[p]) / top
+        lift = 0
+        while any(abs(x - a) < 0.2 and abs(y + lift * 0.045 - b) < 0.04 for a, b in placed):
+            lift += 1  # stack labels of points close together instead of printing them over each other
+        placed.append((x, y + lift * 0.045))
+        ax.annotate(
+            p, (mu_star[p], sigma[p]), textcoords="offset points", xytext=(5, 4 + 9 * lift), fontsize=8
+        )
     ax.plot([0, top], [0, top], "--", color="#7f7f7f", lw=1, label="sigma = mu*")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
