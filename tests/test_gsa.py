@@ -349,3 +349,9 @@ def test_a_design_runs_through_execute_plan_with_a_cancel_token():
     assert sr.design is plan.design and sr.interrupted
     with pytest.raises(ValueError, match="incomplete"):
         sr.indices()
+
+
+def test_the_progress_bar_counts_distinct_points(capsys):
+    sensitivity(LINEAR, ["a", "b"], mode="morris", n=3, seed=2, progress=True)
+    points = len(plan_design(read_script(LINEAR), ["a", "b"], mode="morris", n=3, seed=2).points)
+    assert f"{points}/{points}" in capsys.readouterr().err

@@ -141,13 +141,18 @@ def _where(spec: ScriptSpec, p: ParamSpec) -> str:
     return f"Parameter {p.name!r} of {spec.where(p.line)}"
 
 
+def _has_range(p: ParamSpec) -> bool:
+    """``True`` when ``p`` declares a finite ``low`` and ``high``."""
+    return p.low is not None and p.high is not None and math.isfinite(p.low) and math.isfinite(p.high)
+
+
 def _declared(spec: ScriptSpec, p: ParamSpec) -> Factor:
     """The factor of the range or choices ``p`` declares at its ``Param`` call."""
     if p.choices is not None:
         return _choices(spec, p, p.choices)
     if p.type == "bool":
         return _choices(spec, p, (False, True))
-    if p.low is not None and p.high is not None and math.isfinite(p.low) and math.isfinite(p.high):
+    if _has_range(p):
         return _range(spec, p, (p.low, p.high))
     raise ValueError(
         f"{_where(spec, p)} declares no range to sample. Give one: params={{{p.name!r}: (low, high)}} "
@@ -231,10 +236,6 @@ def _factors(spec: ScriptSpec, params: Any) -> list[Factor]:
         else:
             factors.append(_choices(spec, p, raw))
     return factors
-
-
-def _has_range(p: ParamSpec) -> bool:
-    return p.low is not None and p.high is not None and math.isfinite(p.low) and math.isfinite(p.high)
 
 
 # Options and the sample ----------------------------------------------------------------------------
