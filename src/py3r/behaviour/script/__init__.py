@@ -21,6 +21,7 @@ if typing.TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from ._exec import CancelToken
+    from .design import Design, plan_design
     from .discovery import discover_outputs, discover_params, validate_names
     from .frontends.panel import SweepPanel, panel
     from .iteration import Failure, Iteration, Outputs
@@ -34,6 +35,7 @@ if typing.TYPE_CHECKING:
 
 __all__ = [
     "CancelToken",
+    "Design",
     "Failure",
     "Iteration",
     "IterationFailedWarning",
@@ -60,6 +62,7 @@ __all__ = [
     "load_ipython_extension",
     "open_store",
     "panel",
+    "plan_design",
     "plan_run",
     "plan_sweep",
     "plot_results",
@@ -75,6 +78,7 @@ __version__ = "0.1.0"
 #: Where each lazily imported public name lives.
 _LAZY = {
     "CancelToken": "_exec",
+    "Design": "design",
     "Failure": "iteration",
     "Iteration": "iteration",
     "OutputSpec": "spec",
@@ -94,6 +98,7 @@ _LAZY = {
     "inspect": "runner",
     "open_store": "store",
     "panel": "frontends.panel",
+    "plan_design": "design",
     "plan_run": "plan",
     "plan_sweep": "plan",
     "plot_results": "plotting",

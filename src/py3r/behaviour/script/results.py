@@ -9,14 +9,14 @@ Failures are data (:class:`~py3r.behaviour.script.iteration.Failure`); the strin
 from __future__ import annotations
 
 import bisect
-import html
 import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .design import Design
 from .iteration import Failure, Iteration, Outputs
-from .spill import Keeper, SpilledOutput, describe_size, resolve_max_memory
-from .values import check_value, format_value, is_scalar, value_key
+from .spill import Keeper, SpilledOutput, resolve_max_memory
+from .values import check_value, is_scalar, value_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,9 +62,11 @@ class ScriptResults:
     script : str or None
         The script's path as it was given.
     mode : str or None
-        ``"run"``, ``"independent"`` or ``"grid"``.
+        ``"run"``, ``"independent"``, ``"grid"`` or a sampled design's mode (``"sobol"``, ...).
     nominal : dict or None
         Nominal values of the swept parameters (independent sweeps).
+    design : Design or None
+        A sampled design's factors and sample, which :meth:`indices` analyses (saved too).
 
     Examples
     --------
@@ -93,6 +95,7 @@ class ScriptResults:
         self.mode = mode
         self.nominal = nominal
         self.interrupted: bool = False
+        self.design: Design | None = None
         self._spec = spec
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
@@ -102,7 +105,7 @@ class ScriptResults:
     @classmethod
     def for_plan(cls, plan: Plan, *, max_memory: int | str | None = "auto") -> ScriptResults:
         """Empty results for ``plan``'s iterations, which :meth:`add` fills as they finish."""
-        return cls(
+        results = cls(
             plan.param_names,
             list(plan.capture),
             script=plan.spec.display_path,
@@ -111,6 +114,8 @@ class ScriptResults:
             spec=plan.spec,
             max_memory=max_memory,
         )
+        results.design = plan.design
+        return results
 
     def add(self, iteration: Iteration) -> None:
         """Add one iteration's record; iterations are kept in plan order (by ``index``), whatever
@@ -366,6 +371,7 @@ class ScriptResults:
             "nominal": self.nominal,
             "interrupted": self.interrupted,
             "spec": self._spec,  # so sr[{"threshold": 3}] still finds 3.0 after load
+            "design": None if self.design is None else self.design.to_record(),
         }
         save_results(self, path, state)
 
@@ -412,13 +418,36 @@ class ScriptResults:
             max_memory=max_memory,
         )
         results.interrupted = state["interrupted"]
+        results.design = Design.from_record(state["design"]) if state.get("design") else None
         for it in iterations:
             results.add(it)
         return results
 
-    # Plots -----------------------------------------------------------------------------------
+    # Analysis and plots ----------------------------------------------------------------------
+    def indices(self, output: str | list[str] | None = None) -> pd.DataFrame:
+        """Sensitivity indices of a sampled design (SALib): one row per (output, parameter).
+
+        Sobol': ``S1``, ``S1_conf``, ``ST``, ``ST_conf``; Morris: ``mu_star``, ``mu_star_conf``,
+        ``sigma``, ``mu``; random and LHS: RBD-FAST's ``S1``, ``S1_conf``. Refuses (``ValueError``)
+        results of another mode, an interrupted design and failed points, naming them. Details and
+        an example: :func:`py3r.behaviour.script.analysis.indices`.
+        """
+        from .analysis import indices
+
+        return indices(self, output)
+
+    def specifications(self, output: str, ci: tuple[str, str] | None = None) -> pd.DataFrame:
+        """The iterations as specifications sorted by ``output``, and the share keeping its sign.
+
+        What ``plot(kind="specification")`` draws, as a table; see
+        :func:`py3r.behaviour.script.analysis.specifications`.
+        """
+        from .analysis import specifications
+
+        return specifications(self, output, ci)
+
     def plot(self, outputs: list[str] | None = None, *, kind: str = "auto", **kwargs: Any) -> Any:
-        """Plot scalar outputs against the swept parameters (needs matplotlib).
+        """Plot scalar outputs against the swept parameters, or what a sampled design says (matplotlib).
 
         See :func:`py3r.behaviour.script.plotting.plot_results` for the options.
         """
@@ -441,50 +470,7 @@ class ScriptResults:
             f"params={self.param_names}; outputs={self.output_names}>"
         )
 
-    def _memory_html(self) -> str:
-        held, disk = self._keeper.held, self._keeper.on_disk
-        if not held and not disk:
-            return ""
-        budget = self.max_memory
-        limit = "no limit" if budget is None else f"max_memory {describe_size(budget)}"
-        return (
-            f"<p class='py3r-memory'>Outputs: {describe_size(held)} in memory, "
-            f"{describe_size(disk)} on disk ({limit}; indexing loads an output kept on disk)</p>"
-        )
-
     def _repr_html_(self) -> str:
-        esc = html.escape
-        ok, failed, cancelled = self._counts()
-        scalars = self.scalar_outputs()
-        head = "".join(f"<th>{esc(n)}</th>" for n in [*self.param_names, *scalars])
-        body = []
-        for it in self._iterations[:200]:
-            cells = [esc(repr(it.params.get(n))) for n in self.param_names]
-            cells += [esc(format_value(it.outputs[n])) if n in it.outputs else "" for n in scalars]
-            status = it.status + (" (cached)" if it.cached else "")
-            title = esc(it.failure.message) if it.failure else ""
-            style = "" if it.ok else " style='color:#b00'"
-            body.append(
-                "<tr>"
-                + "".join(f"<td>{c}</td>" for c in cells)
-                + f"<td{style} title='{title}'>{esc(status)}</td><td>{it.wall_time:.2f}</td></tr>"
-            )
-        more = "" if len(self) <= 200 else f"<p>… {len(self) - 200} more iterations</p>"
-        others = [n for n in self.output_names if n not in scalars]
-        names = ", ".join(f"<code>{esc(n)}</code>" for n in others)
-        note = f"<p>Other outputs (index to reach them): {names}</p>" if others else ""
-        note += self._memory_html()
-        errs = "".join(
-            f"<li><code>{esc(str(it.params))}</code>: {esc(it.failure.message)}</li>"
-            for it in self.failures[:20]
-            if it.failure is not None
-        )
-        return (
-            f"<div class='py3r-results'><p><b>ScriptResults</b>"
-            f"{' of <code>' + esc(self.script) + '</code>' if self.script else ''}: {len(self)} iterations, "
-            f"{ok} ok, {failed} failed{f', {cancelled} cancelled' if cancelled else ''}</p>"
-            f"<table><thead><tr>{head}<th>status</th><th>seconds</th></tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>{more}{note}"
-            + (f"<details><summary>Failures</summary><ul>{errs}</ul></details>" if errs else "")
-            + "</div>"
-        )
+        from .display import results_html
+
+        return results_html(self)
