@@ -64,17 +64,22 @@ class Background:
 class Throttle:
     """Calls ``draw`` in a background thread when asked, coalescing requests, never too often.
 
-    A request made while idle draws at once. Requests made while a draw runs or waits its turn
-    coalesce into one later draw (which reads the latest state). After a draw that took ``t``
-    seconds, the next one waits ``max(every, t / share)``: drawing takes at most ``share`` of one
-    core, whatever the drawing costs. ``request(urgent=True)`` skips the wait (the last refresh).
+    A request made while idle draws at once (after ``rest`` seconds without another request).
+    Requests made while a draw runs or waits its turn coalesce into one later draw (which reads
+    the latest state). After a draw that took ``t`` seconds, the next one waits
+    ``max(every, t / share)``: drawing takes at most ``share`` of one core, whatever the drawing
+    costs. ``request(urgent=True)`` skips the wait (the last refresh).
     """
 
-    def __init__(self, work: Background, draw: Callable[[], None], *, every: float, share: float) -> None:
+    def __init__(
+        self, work: Background, draw: Callable[[], None], *, every: float, share: float, rest: float = 0.0
+    ) -> None:
         self.work = work
         self.draw = draw
         self.every = every
         self.share = share
+        self.rest = rest
+        self._asked = 0.0
         #: Seconds the last draw took.
         self.cost = 0.0
         self._cond = threading.Condition()
@@ -87,6 +92,7 @@ class Throttle:
             if self._stopped:
                 return
             self._wanted = True
+            self._asked = time.monotonic()
             self._urgent = self._urgent or urgent
             self._cond.notify_all()
             if self._running:
@@ -110,7 +116,7 @@ class Throttle:
                             self._running = False  # under the lock: a request now starts a new loop
                             done = True
                             return
-                        delay = self._next - time.monotonic()
+                        delay = max(self._next, self._asked + self.rest) - time.monotonic()
                         if delay <= 0 or self._urgent:
                             break
                         self._cond.wait(delay)

@@ -208,7 +208,7 @@ class Control:
                 self.widget.observe(lambda ch: setattr(self.box, "value", ch["new"]), "value")
         elif p.type == "bool" and p.has_literal_default:
             self.widget = w.Checkbox(
-                value=p.default, description=p.name, tooltip=tip, indent=False, layout=w.Layout(width="300px")
+                value=p.default, description=p.name, tooltip=tip, indent=False, layout=w.Layout(width="420px")
             )
         else:
             self.widget = w.Text(
@@ -224,7 +224,9 @@ class Control:
         self.info = w.HTML(
             f"<span class='py3r-note'>{html.escape(note)}</span>", layout=w.Layout(margin="0 0 0 10px")
         )
-        self.row: w.Widget = w.HBox([self.widget, *([self.box] if self.box else []), self.info])
+        # The control (and its box) in a column of one width: the lines beside them align.
+        column = w.HBox([self.widget, *([self.box] if self.box else [])], layout=w.Layout(flex="0 0 545px"))
+        self.row: w.Widget = w.HBox([column, self.info])
 
     # Building --------------------------------------------------------------------------------
     def _tooltip(self) -> str:

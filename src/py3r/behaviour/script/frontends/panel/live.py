@@ -22,9 +22,12 @@ from ...values import format_value, is_number, is_scalar, value_key
 from .background import Background, Throttle
 from .controls import Control
 from .files import export_paths, write_figure, wrote
-from .render import CSS, error_box, figure_bytes, outputs_html, scalars_html
+from .render import CSS, error_box, figure_bytes, outputs_html, scalars_html, show_png
 
-__all__ = ["LiveTab"]
+__all__ = ["TRACE_REST", "LiveTab"]
+
+#: Seconds the controls rest before the trace is redrawn.
+TRACE_REST = 0.3
 
 
 @dataclass
@@ -94,7 +97,9 @@ class LiveTab:
         self.reset_button.on_click(lambda _: self.reset())
         self.export_button.on_click(lambda _: self.export())
         self.compare_button.observe(lambda ch: self.pin(ch["new"]), "value")
-        self.trace = Throttle(work, self._draw_trace, every=0.0, share=0.5)
+        # The trace waits for the controls to rest: drawing it holds the interpreter for ~0.1 s, and
+        # a rerun asked for meanwhile (a key held down, a slider dragged) would wait for it.
+        self.trace = Throttle(work, self._draw_trace, every=0.0, share=0.5, rest=TRACE_REST)
         self.box = w.VBox(
             [
                 w.HTML(
@@ -367,5 +372,4 @@ class LiveTab:
         if current.status != "ok" or any(r.status != "ok" for r in seen):
             axes[0].legend(fontsize=7, frameon=False, loc="upper left")
         self.figure = fig
-        self.trace_image.value = figure_bytes(fig)
-        self.trace_image.layout.display = ""
+        show_png(self.trace_image, figure_bytes(fig))

@@ -23,6 +23,7 @@ __all__ = [
     "outputs_html",
     "readable",
     "scalars_html",
+    "show_png",
     "table_html",
 ]
 
@@ -74,12 +75,27 @@ def readable(value: Any) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, decimals: int | None = None) -> str:
     cls = " class='num'" if is_number(value) else ""
-    text = readable(value)
+    if decimals is not None and isinstance(value, float) and math.isfinite(value):
+        text = f"{value:.{decimals}f}"
+    else:
+        text = readable(value)
     if len(text) > 80:  # an error message: its first words, the whole on hover
         return f"<td title='{html.escape(text)}'>{html.escape(text[:80])}…</td>"
     return f"<td{cls}>{html.escape(text)}</td>"
+
+
+def _decimals(values: list[Any]) -> int | None:
+    """One number of decimals for a column of floats, so that it reads aligned: as many as
+    :func:`readable` gives its middle value. None where some need scientific notation."""
+    floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+    if not floats:
+        return None
+    shown = [readable(v) for v in floats]
+    if any("e" in t for t in shown):
+        return None
+    return sorted(len(t.partition(".")[2]) for t in shown)[len(shown) // 2]
 
 
 def table_html(df: Any, *, scroll: bool = False, failed_rows: bool = False) -> str:
@@ -89,10 +105,11 @@ def table_html(df: Any, *, scroll: bool = False, failed_rows: bool = False) -> s
     """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     status = list(df["status"]) if failed_rows and "status" in df.columns else None
+    decimals = [_decimals(df[c].tolist()) for c in df.columns]  # a column reads best aligned
     rows = []
     for i, row in enumerate(df.itertuples(index=False, name=None)):
         cls = " class='failed'" if status is not None and status[i] != "ok" else ""
-        rows.append(f"<tr{cls}>{''.join(_cell(v) for v in row)}</tr>")
+        rows.append(f"<tr{cls}>{''.join(_cell(v, d) for v, d in zip(row, decimals))}</tr>")
     table = f"<table class='py3r-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return f"<div class='py3r-scroll'>{table}</div>" if scroll else table
 
@@ -108,6 +125,13 @@ def error_box(title: str, message: str, details: str | None = None) -> str:
         f"<b>{html.escape(title)}</b>"
         f"<div style='white-space:pre-wrap'>{html.escape(message)}</div>{more}</div>"
     )
+
+
+def show_png(image: Any, data: bytes) -> None:
+    """Show PNG ``data`` in an Image widget at its own width, never stretched to the cell's."""
+    image.value = data
+    image.width = str(int.from_bytes(data[16:20], "big"))  # the PNG header's width
+    image.layout.display = ""
 
 
 def figure_bytes(fig: Any, fmt: str = "png", dpi: int = DPI) -> bytes:

@@ -22,7 +22,7 @@ from ...values import parse_value
 from .background import Background, Throttle
 from .controls import limits_note, slider_range
 from .files import export_paths, write_figure, wrote
-from .render import CSS, error_box, figure_bytes, table_html
+from .render import CSS, error_box, figure_bytes, show_png, table_html
 
 __all__ = ["MODES", "PLOT_EVERY", "SweepTab"]
 
@@ -366,10 +366,18 @@ class SweepTab:
         return shown.to_dataframe(outputs=shown.scalar_outputs(), include_failed=True)
 
     def _draw(self) -> None:
-        """Redraw the table and the plot of the points that ran so far."""
+        """Redraw the plot and the table of the points that ran so far (the table last: once it
+        shows a point, the plot does too)."""
         shown = self.ran()
         if shown is None or not len(shown):
             return
+        try:
+            fig = shown.plot()
+        except ValueError:  # not enough points yet, or nothing numeric to plot
+            pass
+        else:
+            self.figure = fig
+            show_png(self.sweep_plot, figure_bytes(fig))
         try:
             df = self._table(shown)
             failed = int((df["status"] != "ok").sum())
@@ -379,13 +387,6 @@ class SweepTab:
             )
         except TypeError as exc:
             self.sweep_table.value = error_box("No table", str(exc))
-        try:
-            fig = shown.plot()
-        except ValueError:  # not enough points yet, or nothing numeric to plot
-            return
-        self.figure = fig
-        self.sweep_plot.value = figure_bytes(fig)
-        self.sweep_plot.layout.display = ""
 
     def export(self, directory: str | Path | None = None) -> list[Path]:
         """Write the table of the points that ran as CSV, and the plot as PNG and SVG."""
