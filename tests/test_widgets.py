@@ -38,6 +38,7 @@ Output({"n": n}, name="info")
 
 #: Every kind of declaration a control is built from.
 META = """\
+import math
 from py3r.behaviour.script import Output, Param
 window = Param(5, name="window", low=1, high=51, step=2)  # frames in the window
 speed = Param(2.0, name="speed", low=0.0, high=20.0)  # cm/s above which it moves
@@ -51,7 +52,8 @@ flag = Param(True, name="flag")
 label = Param("x", name="label")
 need = Param(name="need")
 size = Param(len("abc"), name="size")
-Output(window * speed * frac + seed + gain + count, name="total")
+rate = Param(1.0, name="rate", low=0.0, high=math.inf)  # events per second
+Output(window * speed * frac + seed + gain + count + rate, name="total")
 Output(f"{how}-{pick}-{flag}-{label}-{need}-{size}", name="text")
 """
 
@@ -117,6 +119,7 @@ def test_controls_are_built_from_the_declarations(meta, make_panel):
     assert (c["seed"].min, c["seed"].max, c["seed"].step) == (0, 84, 1)
     assert (c["gain"].min, c["gain"].max, c["gain"].step) == (-3.0, 0.0, 0.05) and on_grid(c["gain"])
     assert (c["count"].min, c["count"].max) == (-7, 13)
+    assert (c["rate"].min, c["rate"].max, c["rate"].step) == (0.0, 2.0, 0.02)  # high=inf: no end
     ctls = p.live_tab.controls
     assert isinstance(ctls["seed"].box, w.IntText) and isinstance(ctls["gain"].box, w.FloatText)
     assert ctls["window"].box is None and ctls["speed"].box is None
@@ -128,7 +131,7 @@ def test_controls_are_built_from_the_declarations(meta, make_panel):
     assert isinstance(c["need"], w.Text) and "required" in c["need"].placeholder
     assert "the script's own (len('abc'))" in c["size"].placeholder
     # Each control says what it means and what it allows: a tooltip, and a short line beside it.
-    tip = "speed (float): cm/s above which it moves. range=[0.0, 20.0]. meta.py, line 3"
+    tip = "speed (float): cm/s above which it moves. range=[0.0, 20.0]. meta.py, line 4"
     assert c["speed"].tooltip == tip
     tip = "frac (float): side of the centre zone. range=[0.05, 0.95]  step=0.05"
     assert c["frac"].tooltip.startswith(tip)
@@ -280,7 +283,7 @@ def test_compare_shows_the_pinned_run_beside_the_next(script, make_panel):
     p.controls["n"].value = 5
     assert p.wait(60)
     text = live_text(p)
-    assert "Compared with the pinned run (n=3)" in text and "<th>pinned</th>" in text
+    assert "Compared with the pinned run (n: 3 pinned, 5 now)" in text and "<th>pinned</th>" in text
     assert "+1.0 (+66.7%)" in text  # value: 2.5 now, 1.5 pinned
     p.compare_button.value = False
     assert "pinned" not in live_text(p)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 from labdriver import browser_page, jupyter_server, open_notebook, run_all_cells, write_notebook  # noqa: F401
+from playwright.sync_api import expect
 
 from helpers import EXAMPLE
 from py3r.behaviour.script import run
@@ -70,7 +70,7 @@ def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path, caps
     assert at_default in live.inner_text()
     page.wait_for_selector("text=/from the store/", timeout=10_000)
     with capsys.disabled():
-        print(f"\nbrowser: key press -> outputs shown: new value {new_ms:.0f} ms, seen before {seen_ms:.0f} ms")
+        print(f"\nbrowser, key press to outputs: new value {new_ms:.0f} ms, seen before {seen_ms:.0f} ms")
     # A new value costs the run (tens of ms) and the round trip to the kernel; a stored one, the trip.
     assert new_ms < 1000 and seen_ms < 250, (new_ms, seen_ms)
 

@@ -104,18 +104,19 @@ def slider_range(p: ParamSpec) -> tuple[Any, Any, Any, bool]:
     """
     d = p.default
     is_int = p.type == "int"
-    bounded = p.low is not None and p.high is not None
+    low, high = (b if b is not None and math.isfinite(b) else None for b in (p.low, p.high))  # not ±inf
+    bounded = low is not None and high is not None
     lo: Any
     hi: Any
-    if p.low is not None and p.high is not None:
-        lo, hi = p.low, p.high
+    if low is not None and high is not None:
+        lo, hi = low, high
     else:
         half = max(abs(d), 10) if is_int else (abs(d) or 1.0)
         lo, hi = d - half, d + half
-        if p.low is not None:
-            lo = max(lo, p.low)
-        if p.high is not None:
-            hi = min(hi, p.high)
+        if low is not None:
+            lo = max(lo, low)
+        if high is not None:
+            hi = min(hi, high)
     if p.step is not None and p.step > 0:
         step = max(1, round(p.step)) if is_int else float(p.step)
     else:
@@ -208,7 +209,7 @@ class Control:
                 self.widget.observe(lambda ch: setattr(self.box, "value", ch["new"]), "value")
         elif p.type == "bool" and p.has_literal_default:
             self.widget = w.Checkbox(
-                value=p.default, description=p.name, tooltip=tip, indent=False, layout=w.Layout(width="420px")
+                value=p.default, description=p.name, tooltip=tip, style=STYLE, layout=w.Layout(width="420px")
             )
         else:
             self.widget = w.Text(

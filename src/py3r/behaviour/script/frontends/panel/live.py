@@ -104,7 +104,7 @@ class LiveTab:
             [
                 w.HTML(
                     f"{CSS}<b>{html.escape(spec.display_path)}</b>: each change reruns the script "
-                    "<span class='py3r-note'>(hover over a control for its meaning)</span>"
+                    "<span class='py3r-note'>(hover over a control for where it is declared)</span>"
                 ),
                 *[c.row for c in controls.values()],
                 w.HBox(
@@ -233,7 +233,7 @@ class LiveTab:
         pinned = self.pinned
         if pinned is not None:
             diff = [
-                f"{k}={format_value(pinned.values.get(k))}"
+                f"{k}: {format_value(pinned.values.get(k))} pinned, {format_value(it.values.get(k))} now"
                 for k in dict.fromkeys([*pinned.values, *it.values])
                 if value_key({k: pinned.values.get(k)}) != value_key({k: it.values.get(k)})
             ]

@@ -108,12 +108,12 @@ class SweepTab:
         self.sweep_rows: dict[str, tuple[w.Checkbox, w.Text]] = {}
         rows = []
         for name, p in self.spec.params.items():
-            check = w.Checkbox(value=False, description=name, indent=False, layout=w.Layout(width="180px"))
+            check = w.Checkbox(value=False, description=name, indent=False, layout=w.Layout(flex="0 0 180px"))
             suggested = suggestion(p)
             hint = f"e.g. {suggested}" if suggested else "values, comma-separated"
             if suggested and ":" in suggested:
                 hint += "  (start:stop:count) or 1, 2, 4"
-            text = w.Text(placeholder=hint, layout=w.Layout(width="320px"), continuous_update=True)
+            text = w.Text(placeholder=hint, layout=w.Layout(flex="0 0 340px"), continuous_update=True)
             text.observe(lambda ch, check=check: setattr(check, "value", bool(ch["new"].strip())), "value")
             check.observe(lambda ch, text=text, s=suggested: self._ticked(ch["new"], text, s), "value")
             note = " · ".join(
@@ -381,6 +381,8 @@ class SweepTab:
         try:
             df = self._table(shown)
             failed = int((df["status"] != "ok").sum())
+            if not failed:
+                df = df.drop(columns="error")  # blank throughout (Export keeps it)
             self.sweep_table.value = (
                 f"<p class='py3r-note'>{len(df)} points ran, {failed} failed</p>"
                 + table_html(df, scroll=True, failed_rows=True)
