@@ -99,6 +99,10 @@ class SweepPanel(w.VBox):
         The results of the last live rerun shown.
     results : ScriptResults or None
         The results of the last sweep (also while it runs: points arrive in it).
+    live_tab, sweep_tab : LiveTab, SweepTab
+        The two tabs, with their widgets (``sweep_tab.export_button``, ``live_tab.box``, ...),
+        ``export(directory=None)`` (what Export does; it returns the paths written) and the
+        ``figure`` last drawn. None when the script could not be read.
     """
 
     def __init__(
