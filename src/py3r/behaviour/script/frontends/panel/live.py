@@ -24,10 +24,12 @@ from .controls import Control
 from .files import export_paths, write_figure, wrote
 from .render import CSS, error_box, figure_bytes, outputs_html, scalars_html, show_png
 
-__all__ = ["TRACE_REST", "LiveTab"]
+__all__ = ["RESEND_AFTER", "TRACE_REST", "LiveTab"]
 
 #: Seconds the controls rest before the trace is redrawn.
 TRACE_REST = 0.3
+#: Seconds after the first rerun is shown at which its widgets' state is sent once more.
+RESEND_AFTER = 3.0
 
 
 @dataclass
@@ -69,6 +71,7 @@ class LiveTab:
         self._current: _Run | None = None
         self._shown: Iteration | None = None
         self.figure: Any = None
+        self._resend: threading.Timer | None = None
         for name, c in controls.items():
             c.widget.observe(lambda ch, name=name: self._changed(name), "value")
             c.on_refused = self._refused
@@ -178,6 +181,8 @@ class LiveTab:
             self._stopped = True
             if self._token is not None:
                 self._token.cancel()
+            if self._resend is not None:
+                self._resend.cancel()
         self.trace.stop()
 
     # Running -----------------------------------------------------------------------------------
@@ -224,6 +229,19 @@ class LiveTab:
             f"<span class='py3r-note'>{where} · shown {self.latency * 1e3:.0f} ms after the change</span>"
         )
         self.trace.request()
+        with self._lock:
+            if self._resend is None and not self._stopped:
+                # A page that connects while the first result arrives (Voila loads its page right
+                # after running the notebook, as the first rerun ends) can miss an update sent
+                # from a thread while it fetches the widgets' state (voila-dashboards/voila#1101):
+                # send that state once more when the page has surely connected.
+                self._resend = threading.Timer(RESEND_AFTER, self._send_again)
+                self._resend.daemon = True
+                self._resend.start()
+
+    def _send_again(self) -> None:
+        for widget in (self.status, self.outputs_html, self.trace_image):
+            widget.send_state()  # a closed widget sends nothing
 
     def _render(self, it: Iteration) -> None:
         parts = []
