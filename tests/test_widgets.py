@@ -403,3 +403,15 @@ def test_live_latency(tmp_path):
         assert statistics.median(seen) <= 0.020, seen
     finally:
         p.close()
+
+
+def test_a_store_that_cannot_be_opened_is_said_in_place(tmp_path, make_panel):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    p = make_panel(EXAMPLE, cache=not_a_dir)
+    assert p.wait(60)
+    text = live_text(p)
+    assert "The run could not start" in text and "NotADirectoryError" in text and p.last_run is None
+    p.sweep(["threshold"], workers=1)
+    assert p.wait(60)
+    assert "The sweep stopped" in p.sweep_status.value and not p.start_button.disabled

@@ -197,7 +197,14 @@ class LiveTab:
             self._refused(str(exc))
             return
         self.status.value = "<i>running…</i>"
-        results = execute_plan(plan, cache=self.cache, retry_failed=True, engine=self.engine, cancel=token)
+        try:
+            results = execute_plan(
+                plan, cache=self.cache, retry_failed=True, engine=self.engine, cancel=token
+            )
+        except Exception as exc:  # a store that cannot be opened, no engine: say it in place
+            self.status.value = ""
+            self.outputs_html.value = error_box("The run could not start", f"{type(exc).__name__}: {exc}")
+            return
         if results.interrupted:
             return  # a newer change cancelled it: its rerun follows
         it = results.iterations[0]
