@@ -76,7 +76,7 @@ def test_the_mode_selector_is_built_from_the_modes(script, make_panel):
     from py3r.behaviour.script.frontends.panel.sweep import MODES
 
     p = make_panel(script, cache=None)
-    assert list(p.mode.options) == MODES == ["independent", "grid"]
+    assert list(p.mode.options) == MODES == ["independent", "grid", "random", "lhs", "sobol", "morris"]
     assert p.workers.value == -1  # one iteration per core, as the command line and %%sweep
 
 
@@ -128,12 +128,14 @@ def test_sweep_is_the_twin_of_the_tab(script, make_panel):
         p.sweep({"nn": [1]})
     with pytest.raises(UsageError, match=r"Give values for 'req': .* declares no range"):
         p.sweep(["req"])
-    with pytest.raises(UsageError, match="The panel sweeps in mode 'independent' or 'grid'; got 'lhs'"):
-        p.sweep(["n"], mode="lhs")
+    with pytest.raises(UsageError, match="The panel sweeps in mode 'independent', 'grid', 'random', 'lhs'"):
+        p.sweep(["n"], mode="anova")
     with pytest.raises(ValueError, match="must be within"):
         p.sweep({"n": [99]})
     assert "must be within" in html.unescape(p.sweep_status.value)
-    with pytest.raises(TypeError, match="sweep\\(\\) takes workers= and timeout=; got n"):
+    with pytest.raises(TypeError, match=r"sweep\(\) takes workers=, timeout=, n=, .*; got size"):
+        p.sweep(["n"], size=5)
+    with pytest.raises(UsageError, match="n= is an option of the sampled modes"):
         p.sweep(["n"], n=5)
 
 
