@@ -173,7 +173,7 @@ def test_sobol_needs_a_power_of_two_and_says_so_in_place(make_panel):
     assert "needs n to be a power of 2" in html.unescape(p.sweep_status.value) and p.results is None
     p.sweep_tab.design.n.value = 64
     note = html.unescape(p.sweep_tab.design.note.value)
-    assert "64 \u00d7 (D + 2) = 192 runs (D = 1 parameters ticked" in note
+    assert "64 \u00d7 (D + 2) = 192 runs (D = 1 parameter ticked" in note
     with pytest.raises(ValueError, match="Use n=64 or n=128"):
         p.sweep(["a"], mode="sobol", n=100)
 

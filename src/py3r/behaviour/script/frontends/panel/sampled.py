@@ -55,7 +55,7 @@ class DesignOptions:
             placeholder="new each time",
             description="seed",
             tooltip="The same seed makes the same design (and, with the run store, serves it again)",
-            layout=w.Layout(width="190px"),
+            layout=w.Layout(width="230px"),
         )
         self.levels = w.IntText(
             value=4,
@@ -133,7 +133,7 @@ class DesignOptions:
             runs = f"{n} trajectories \u00d7 (D + 1) = {n * (d + 1)} runs"
         else:
             runs = f"{n} runs"
-        where = f"D = {d} parameters ticked" if d else "tick the parameters to vary"
+        where = f"D = {d} parameter{'s' if d > 1 else ''} ticked" if d else "tick the parameters to vary"
         self.note.value = (
             f"<span class='py3r-note'>{_NAMES[mode]}: {runs} ({where}; identical rows run once)</span>"
         )

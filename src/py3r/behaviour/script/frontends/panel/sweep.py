@@ -103,7 +103,7 @@ class SweepTab:
                 "Sobol' indices: n base samples (a power of 2)",
                 "Morris screening: n trajectories",
             ],
-            style={"button_width": "88px"},
+            style={"button_width": "104px"},
         )
         self.design = DesignOptions()
         self._family = "sweep"
@@ -443,35 +443,34 @@ class SweepTab:
         return shown.plot()
 
     def _draw(self) -> None:
-        """Redraw the plot and the table of the points that ran so far (the table last: once it
-        shows a point, the plot does too); at the end of a design, its indices first."""
+        """Redraw the plot and the table of the points that ran so far (the table after the plot:
+        once it shows a point, the plot does too); at the end of a design, its indices last (once
+        they show, the design's plot does too)."""
         plan, final = self.last_plan, self._final
+        shown = self.ran()
+        if shown is not None and len(shown):
+            try:
+                fig = self._figure(shown)
+            except ValueError:  # not enough points yet, or nothing numeric to plot
+                pass
+            else:
+                self.figure = fig
+                show_png(self.sweep_plot, figure_bytes(fig))
+            try:
+                df = self._table(shown)
+                failed = int((df["status"] != "ok").sum())
+                if not failed:
+                    df = df.drop(columns="error")  # blank throughout (Export keeps it)
+                self.sweep_table.value = (
+                    f"<p class='py3r-note'>{len(df)} points ran, {failed} failed</p>"
+                    + table_html(df, scroll=True, failed_rows=True)
+                )
+            except TypeError as exc:
+                self.sweep_table.value = error_box("No table", str(exc))
         if final is not None and final.design is not None:
             view, table = indices_view(final)
-            if plan is not self.last_plan:
-                return  # a new sweep started meanwhile: these are outdated
-            self.indices, self.indices_html.value = table, view
-        shown = self.ran()
-        if shown is None or not len(shown):
-            return
-        try:
-            fig = self._figure(shown)
-        except ValueError:  # not enough points yet, or nothing numeric to plot
-            pass
-        else:
-            self.figure = fig
-            show_png(self.sweep_plot, figure_bytes(fig))
-        try:
-            df = self._table(shown)
-            failed = int((df["status"] != "ok").sum())
-            if not failed:
-                df = df.drop(columns="error")  # blank throughout (Export keeps it)
-            self.sweep_table.value = (
-                f"<p class='py3r-note'>{len(df)} points ran, {failed} failed</p>"
-                + table_html(df, scroll=True, failed_rows=True)
-            )
-        except TypeError as exc:
-            self.sweep_table.value = error_box("No table", str(exc))
+            if plan is self.last_plan:  # else a new sweep started meanwhile: these are outdated
+                self.indices, self.indices_html.value = table, view
 
     def export(self, directory: str | Path | None = None) -> list[Path]:
         """Write the table of the points that ran as CSV, and the plot as PNG and SVG."""
