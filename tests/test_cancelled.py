@@ -11,6 +11,7 @@ import contextlib
 import html
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -70,6 +71,9 @@ def test_the_reprs_count_cancelled_points_apart(cancelled):
     assert "4 iterations (1 ok, 1 failed, 2 cancelled)" in repr(sr)
     page = html.unescape(sr._repr_html_())
     assert "4 iterations, 1 ok, 1 failed, 2 cancelled" in page
+    # Failed rows in red, cancelled ones in grey: they are no failures.
+    cells = re.findall(r"<td style='color:(#\w+)' title='[^']*'>(\w+)</td>", page)
+    assert cells == [("#b00", "failed"), ("#888", "cancelled"), ("#888", "cancelled")]
     failures = page.split("<summary>Failures</summary>")[1]
     assert "i=1 fails on purpose" in failures and "cancelled" not in failures  # the failed one alone
 

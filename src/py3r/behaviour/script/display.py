@@ -45,7 +45,7 @@ def results_html(sr: ScriptResults) -> str:
         cells += [esc(format_value(it.outputs[n])) if n in it.outputs else "" for n in scalars]
         status = it.status + (" (cached)" if it.cached else "")
         title = esc(it.failure.message) if it.failure else ""
-        style = "" if it.ok else " style='color:#b00'"
+        style = {"failed": " style='color:#b00'", "cancelled": " style='color:#888'"}.get(it.status, "")
         body.append(
             "<tr>"
             + "".join(f"<td>{c}</td>" for c in cells)
