@@ -85,3 +85,20 @@ def _default_store(tmp_path_factory):
         del os.environ["PY3R_SCRIPT_STORE"]
     else:
         os.environ["PY3R_SCRIPT_STORE"] = old
+
+
+@pytest.fixture
+def make_panel():
+    """``make_panel(script, **kw)``: a panel of the script, closed after the test."""
+    from py3r.behaviour.script import panel
+
+    made = []
+
+    def make(script, **kw):
+        p = panel(script, **kw)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.close()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import html
 
 import pandas as pd
 import pytest
 
 from helpers import SCRIPTS, wait_for
-from py3r.behaviour.script import UsageError, panel, sensitivity
+from py3r.behaviour.script import UsageError, sensitivity
 
 LINEAR = SCRIPTS / "linear.py"  # y = 10a + b + 0c on the unit cube
 KNOBS = SCRIPTS / "knobs.py"
@@ -42,17 +43,9 @@ def script(tmp_path):
 
 
 @pytest.fixture
-def make_panel():
-    made = []
-
-    def make(script, **kw):
-        p = panel(script, cache=None, **kw)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
+def make_panel(make_panel):
+    """Panels that keep no run store: every design here runs."""
+    return functools.partial(make_panel, cache=None)
 
 
 def test_the_mode_selector_offers_the_sampled_designs_with_their_options(script, make_panel):

@@ -9,7 +9,7 @@ import ipywidgets as w
 import pytest
 
 from helpers import EXAMPLE, wait_for
-from py3r.behaviour.script import UsageError, panel, sensitivity
+from py3r.behaviour.script import UsageError, sensitivity
 
 SCRIPT = """\
 import pathlib, time
@@ -35,20 +35,6 @@ def script(tmp_path):
     path = tmp_path / "s.py"
     path.write_text(SCRIPT)
     return path
-
-
-@pytest.fixture
-def make_panel():
-    made = []
-
-    def make(script, **kw):
-        p = panel(script, **kw)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
 
 
 def test_sweep_runs_with_progress_table_and_plot(script, make_panel):

@@ -72,20 +72,6 @@ def meta(tmp_path):
     return path
 
 
-@pytest.fixture
-def make_panel():
-    made = []
-
-    def make(script, **kw):
-        p = panel(script, **kw)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
-
-
 def live_text(p: SweepPanel) -> str:
     return html.unescape(" ".join(c.value for c in p.live_output.children if isinstance(c, w.HTML)))
 

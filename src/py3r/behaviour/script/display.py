@@ -1,4 +1,5 @@
-"""How results show themselves in a notebook: the HTML table of a :class:`ScriptResults`."""
+"""How results show themselves: their repr, their HTML table in a notebook, and what a table of them
+cannot hold."""
 
 from __future__ import annotations
 
@@ -11,7 +12,46 @@ from .values import format_value
 if TYPE_CHECKING:
     from .results import ScriptResults
 
-__all__ = ["results_html"]
+__all__ = ["not_scalar_message", "results_html", "results_repr", "status_counts"]
+
+
+def status_counts(sr: ScriptResults) -> tuple[int, int, int]:
+    """Iterations ok, failed and cancelled: a cancelled one (never run, or stopped by a Cancel) is
+    no failure, though ``failures`` and ``errors`` list it, as the reference's do."""
+    statuses = [it.status for it in sr.iterations]
+    return statuses.count("ok"), statuses.count("failed"), statuses.count("cancelled")
+
+
+def results_repr(sr: ScriptResults) -> str:
+    """``<ScriptResults of pipeline.py: 5 iterations (4 ok, 1 failed); params=[...]; outputs=[...]>``."""
+    ok, failed, cancelled = status_counts(sr)
+    extra = f", {cancelled} cancelled" if cancelled else ""
+    script = f" of {sr.script}" if sr.script else ""
+    return (
+        f"<ScriptResults{script}: {len(sr)} iterations ({ok} ok, {failed} failed{extra}); "
+        f"params={sr.param_names}; outputs={sr.output_names}>"
+    )
+
+
+def not_scalar_message(sr: ScriptResults, bad: dict[str, str]) -> str:
+    """What ``to_dataframe`` says when outputs ``bad`` (name: type name) cannot be columns."""
+    listed = ", ".join(f"{n!r} (a {kind})" for n, kind in bad.items())
+    one = len(bad) == 1
+    scalars = sr.scalar_outputs()
+    first = next(iter(bad))
+    key = (sr.keys() or [{}])[0]
+    text = (
+        f"Output{'' if one else 's'} {listed} {'is' if one else 'are'} not scalar, so "
+        f"{'it cannot be a table column' if one else 'they cannot be table columns'}. "
+    )
+    if scalars:
+        text += (
+            f"The scalar outputs are: {', '.join(scalars)}; make a table of them with "
+            f"sr.to_dataframe(outputs={scalars!r}). "
+        )
+    else:
+        text += "No output here is a scalar. "
+    return text + f"Reach {'it' if one else 'them'} by indexing: sr[{key!r}][{first!r}]."
 
 
 def _memory_html(sr: ScriptResults) -> str:
@@ -34,9 +74,7 @@ def results_html(sr: ScriptResults) -> str:
     ones only (a cancelled iteration's status says why it has no outputs)."""
     esc = html.escape
     iterations = sr.iterations
-    ok = sum(it.ok for it in iterations)
-    cancelled = sum(it.status == "cancelled" for it in iterations)
-    failed = sum(it.status == "failed" for it in iterations)
+    ok, failed, cancelled = status_counts(sr)
     scalars = sr.scalar_outputs()
     head = "".join(f"<th>{esc(n)}</th>" for n in [*sr.param_names, *scalars])
     body = []

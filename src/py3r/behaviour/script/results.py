@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .design import Design
+from .display import not_scalar_message, results_html, results_repr
 from .iteration import Failure, Iteration, Outputs
 from .spill import Keeper, SpilledOutput, resolve_max_memory
 from .values import check_value, is_scalar, value_key
@@ -125,6 +126,37 @@ class ScriptResults:
         keys = [it.index for it in self._iterations]
         self._iterations.insert(bisect.bisect_right(keys, iteration.index), iteration)
         self._by_key[value_key(iteration.params)] = iteration
+
+    def ran(self) -> ScriptResults:
+        """These results without the iterations a cancelled call never ran to the end.
+
+        The same records (nothing is copied or loaded): what a table or plot of the points that
+        ran is made from. :attr:`interrupted` stays as it is.
+
+        Examples
+        --------
+        >>> from py3r.behaviour.script import Failure, Iteration, ScriptResults
+        >>> sr = ScriptResults(["x"], ["y"])
+        >>> sr.add(Iteration(0, {"x": 1}, outputs={"y": 2}))
+        >>> sr.add(Iteration(1, {"x": 2}, status="cancelled", failure=Failure("cancelled", "Stopped.")))
+        >>> len(sr), len(sr.ran())
+        (2, 1)
+        """
+        view = type(self)(
+            self.param_names,
+            self.output_names,
+            script=self.script,
+            mode=self.mode,
+            nominal=self.nominal,
+            spec=self._spec,
+        )
+        view._keeper = self._keeper  # the records stay where they are kept
+        view.design, view.interrupted = self.design, self.interrupted
+        for it in self._iterations:
+            if it.status != "cancelled":
+                view._iterations.append(it)
+                view._by_key[value_key(it.params)] = it
+        return view
 
     # Access --------------------------------------------------------------------------------
     @property
@@ -316,7 +348,7 @@ class ScriptResults:
                     raise KeyError(f"{name!r} is not an output here; outputs: {self.output_names}.")
         bad = {name: kind for name in names if (kind := self._non_scalar(name, shown))}
         if bad:
-            raise TypeError(self._not_scalar_message(bad))
+            raise TypeError(not_scalar_message(self, bad))
         rows = []
         for it in shown:
             row: dict[str, Any] = dict(it.params)
@@ -328,25 +360,6 @@ class ScriptResults:
             rows.append(row)
         columns = [*self.param_names, *names] + (["status", "error"] if include_failed else [])
         return pd.DataFrame(rows, columns=columns)
-
-    def _not_scalar_message(self, bad: dict[str, str]) -> str:
-        listed = ", ".join(f"{n!r} (a {kind})" for n, kind in bad.items())
-        one = len(bad) == 1
-        scalars = self.scalar_outputs()
-        first = next(iter(bad))
-        key = (self.keys() or [{}])[0]
-        text = (
-            f"Output{'' if one else 's'} {listed} {'is' if one else 'are'} not scalar, so "
-            f"{'it cannot be a table column' if one else 'they cannot be table columns'}. "
-        )
-        if scalars:
-            text += (
-                f"The scalar outputs are: {', '.join(scalars)}; make a table of them with "
-                f"sr.to_dataframe(outputs={scalars!r}). "
-            )
-        else:
-            text += "No output here is a scalar. "
-        return text + f"Reach {'it' if one else 'them'} by indexing: sr[{key!r}][{first!r}]."
 
     # Saving ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -466,22 +479,8 @@ class ScriptResults:
         return plot_results(self, outputs, kind=kind, **kwargs)
 
     # Reprs ---------------------------------------------------------------------------------
-    def _counts(self) -> tuple[int, int, int]:
-        """Iterations ok, failed and cancelled: a cancelled one (never run, or stopped by a Cancel)
-        is no failure, though :attr:`failures` and :attr:`errors` list it, as the reference's do."""
-        statuses = [it.status for it in self._iterations]
-        return statuses.count("ok"), statuses.count("failed"), statuses.count("cancelled")
-
     def __repr__(self) -> str:
-        ok, failed, cancelled = self._counts()
-        extra = f", {cancelled} cancelled" if cancelled else ""
-        script = f" of {self.script}" if self.script else ""
-        return (
-            f"<ScriptResults{script}: {len(self)} iterations ({ok} ok, {failed} failed{extra}); "
-            f"params={self.param_names}; outputs={self.output_names}>"
-        )
+        return results_repr(self)
 
     def _repr_html_(self) -> str:
-        from .display import results_html
-
         return results_html(self)

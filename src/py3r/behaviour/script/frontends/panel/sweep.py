@@ -409,21 +409,7 @@ class SweepTab:
     # Drawing -----------------------------------------------------------------------------------
     def ran(self) -> ScriptResults | None:
         """The points of the last sweep that ran (finished or failed): the never-run are left out."""
-        results, plan = self.results, self.last_plan
-        if results is None or plan is None:
-            return None
-        shown = ScriptResults(
-            plan.param_names,
-            list(plan.capture),
-            script=plan.spec.display_path,
-            mode=plan.mode,
-            nominal=dict(plan.nominal) if plan.nominal else None,
-            spec=plan.spec,
-        )
-        for it in results.iterations:
-            if it.status != "cancelled":
-                shown.add(it)
-        return shown
+        return None if self.results is None or self.last_plan is None else self.results.ran()
 
     def _table(self, shown: ScriptResults) -> Any:
         return shown.to_dataframe(outputs=shown.scalar_outputs(), include_failed=True)
