@@ -45,6 +45,7 @@ class WarmWorker:
             self.proc = subprocess.Popen(
                 [
                     sys.executable,
+                    "-P",  # never the caller's working directory on sys.path: see the worker's main()
                     "-m",
                     "py3r.behaviour.script._worker.zygote",
                     str(theirs.fileno()),

@@ -1,7 +1,7 @@
 """What runs inside the fresh process of one iteration.
 
 Entered either by the warm worker right after ``fork()`` (:func:`run_task`) or as
-``python -m py3r.behaviour.script._worker.child TASK_FD RESULT_FD LIFE_FD`` by the plain subprocess engine.
+``python -P -m py3r.behaviour.script._worker.child TASK_FD RESULT_FD LIFE_FD`` by the plain subprocess engine.
 The script runs as ``__main__`` with injected values; each captured output is cloudpickled and sent
 the moment it is produced. Light imports only: this is the hot path of every iteration.
 """
@@ -235,8 +235,10 @@ def run_task(task: Task, result_fd: int, life_fd: int, *, prepared: bool = False
     script_dir = str(Path(script_path).parent)
     os.chdir(task.cwd)
     sys.argv[:] = [script_path]
-    if sys.path and sys.path[0] != script_dir:
-        sys.path[0] = script_dir
+    if not sys.path or sys.path[0] != script_dir:
+        # As under ``python script.py``: the script's folder first. A warm worker has put it there
+        # already; a plain child (started with -P) has no working directory on sys.path to replace.
+        sys.path.insert(0, script_dir)
     hook = _Hook(task, result_fd, script_dir)
     hook.send("started", os.getpid())
     _param.install_hook(hook)

@@ -2,7 +2,7 @@
 
 It never runs script code itself, so nothing of one iteration reaches the next: every child is a
 fresh copy of this clean, pre-imported process. Started as
-``python -m py3r.behaviour.script._worker.zygote CTRL_FD SCRIPT_DIR IDLE_SECONDS`` with the modules to
+``python -P -m py3r.behaviour.script._worker.zygote CTRL_FD SCRIPT_DIR IDLE_SECONDS`` with the modules to
 preload as JSON on stdin. Protocol on the control socket (owner -> worker): one byte ``R`` with four
 file descriptors attached (result pipe, stdout file, stderr file, task file) asks for an iteration.
 The worker answers once, at start, with a pickled ``("ready", imported, failed, threaded)`` frame.
@@ -261,7 +261,10 @@ def serve(ctrl: socket.socket, idle: float) -> None:
 def main(argv: list[str]) -> None:
     ctrl = socket.socket(fileno=int(argv[0]))
     script_dir, idle = argv[1], float(argv[2])
-    sys.path[0] = script_dir
+    # Started with -P (safe path): the caller's working directory is not on sys.path, so a
+    # pickle.py or selectors.py there shadows nothing. The script's folder comes first, as under
+    # ``python script.py``.
+    sys.path.insert(0, script_dir)
     os.environ["MPLBACKEND"] = "Agg"
     modules: list[Any] = json.loads(sys.stdin.read() or "[]")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
