@@ -52,9 +52,12 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 def _skipped(filename: str) -> bool:
     if filename.startswith(_PACKAGE_DIR):
         return True
-    ipython = sys.modules.get("IPython")
-    ipython_dir = os.path.dirname(getattr(ipython, "__file__", None) or "\0") + os.sep
-    return filename.startswith(ipython_dir) or filename.startswith("<decorator-gen-")
+    if filename.startswith("<decorator-gen-"):
+        return True
+    ipython_file: str | None = getattr(sys.modules.get("IPython"), "__file__", None)
+    if not ipython_file:  # no IPython loaded, no IPython frame (an empty folder would match all)
+        return False
+    return filename.startswith(os.path.dirname(ipython_file) + os.sep)
 
 
 def warn(message: str, category: type[Warning]) -> None:
