@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .._engine import Engine, Job, Preload, get_engine
 from .._worker.protocol import MESSAGE, OUTPUT, FrameReader, Task
 from ..exceptions import WorkerStartError, warn
-from ..iteration import Iteration
+from ..iteration import Failure, Iteration
 from ..plan import Point
 from .cancel import CancelToken
 from .outcome import Ending, failure_of
@@ -95,11 +95,20 @@ class LocalLoop:
         self.label = label
         self.sel = selectors.DefaultSelector()
         self.running: dict[int, _Run] = {}  # every process not yet reaped, by result fd
+        self.pending: deque[tuple[Point, Task, int]] = deque()  # (point, task, retries) not started
+        self._prepared = False
 
     # Starting ----------------------------------------------------------------------------------
-    def _prepare(self) -> None:
+    def _prepare(self, since: float) -> bool:
+        """Get the engine ready (a warm worker's imports), within the waiting iterations' timeout.
+
+        Returns False when their timeout ran out first: the engine has killed what it started, and
+        those iterations are reported timed out. Ctrl-C and a Cancel stop the wait as well.
+        """
+        deadline = since + self.timeout if self.timeout else None
+        cancel_fd = self.cancel.fileno() if self.cancel is not None else None
         try:
-            self.engine.prepare(self.preload)
+            ok = self.engine.prepare(self.preload, deadline=deadline, cancel_fd=cancel_fd)
         except WorkerStartError as exc:
             warn(
                 f"{exc} Running {self.label} with a new interpreter per iteration instead "
@@ -107,12 +116,46 @@ class LocalLoop:
                 RuntimeWarning,
             )
             self.engine = get_engine("subprocess")
-            self.engine.prepare(self.preload)
+            ok = self.engine.prepare(self.preload, deadline=deadline, cancel_fd=cancel_fd)
+        if self.cancel is not None and self.cancel.is_set():
+            raise _Cancelled
+        self._prepared = ok
+        if not ok:
+            waiting = min(self.workers - self._active(), len(self.pending))
+            for _ in range(waiting):
+                point, task, _ = self.pending.popleft()
+                self.on_iteration(
+                    Iteration.at(
+                        point,
+                        status="failed",
+                        failure=Failure(
+                            "timeout",
+                            f"The iteration timed out after {self.timeout:g} s before the script started: "
+                            "the warm worker was still importing the script's imports, and was stopped "
+                            "with everything it had started. Raise timeout= to allow for the imports, or "
+                            "find the import that hangs (run the script with python -X importtime).",
+                        ),
+                        wall_time=time.monotonic() - since,
+                        info={"engine": self.engine.name, "cwd": task.cwd},
+                    )
+                )
+        return ok
 
-    def _start(self, point: Point, task: Task, retries: int = 0) -> None:
+    def _fill(self) -> None:
+        """Start pending iterations while slots are free (getting the engine ready first if need be)."""
+        since: float | None = None
+        while self.pending and self._active() < self.workers:
+            if not self._prepared or not self.engine.ready():
+                since = time.monotonic()
+                if not self._prepare(since):
+                    continue
+            self._start(*self.pending.popleft(), since=since)
+
+    def _start(self, point: Point, task: Task, retries: int = 0, *, since: float | None = None) -> None:
         job = self.engine.start(task)
         now = time.monotonic()
-        run = _Run(point, task, job, now, now + self.timeout if self.timeout else None, retries=retries)
+        t0 = since if since is not None else now  # waiting for the engine counts against the timeout
+        run = _Run(point, task, job, t0, t0 + self.timeout if self.timeout else None, retries=retries)
         self.running[job.result_fd] = run
         self.sel.register(job.result_fd, selectors.EVENT_READ, run)
 
@@ -146,7 +189,7 @@ class LocalLoop:
         run.job.killpg(signal.SIGKILL)  # anything the script left running goes too
         if not run.frames and not run.ending.cancelled and run.retries < 1 and self.engine.retry_unstarted:
             run.job.close()  # the worker never saw the request (it had just gone idle)
-            self._start(run.point, run.task, retries=run.retries + 1)
+            self.pending.appendleft((run.point, run.task, run.retries + 1))
             return
         code = run.job.poll()
         stdout, stderr, _, _ = run.job.read_logs()
@@ -244,15 +287,13 @@ class LocalLoop:
         never started then (running ones are reported cancelled)."""
         if self.cancel is not None:
             self.sel.register(self.cancel.fileno(), selectors.EVENT_READ, None)
-        pending = deque(work)
+        self.pending.extend((point, task, 0) for point, task in work)
         interrupted = False
         try:
-            self._prepare()
-            while pending or self.running:
+            while self.pending or self.running:
                 if self.cancel is not None and self.cancel.is_set():
                     raise _Cancelled
-                while pending and self._active() < self.workers:
-                    self._start(*pending.popleft())
+                self._fill()
                 for key, _ in self.sel.select(self._wait()):
                     if key.data is not None:
                         self._read(key.data)
@@ -263,7 +304,7 @@ class LocalLoop:
             interrupted = True
         finally:
             self._stop_all()
-        return interrupted, [point for point, _ in pending]
+        return interrupted, [point for point, _, _ in self.pending]
 
     def _stop_all(self) -> None:
         """Whatever happened, nothing this loop started may outlive it."""
