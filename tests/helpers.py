@@ -107,18 +107,20 @@ def warm_workers() -> set[int]:
 
 
 def warm_processes() -> set[int]:
-    """The idle warm workers and their pre-forked spares: the only processes allowed to stay."""
+    """The idle warm workers, their pre-forked spares and the spares' guards: the only processes
+    allowed to stay."""
     workers = warm_workers()
-    spares = set()
+    named: dict[int, tuple[str, int]] = {}
     for pid in session_processes():
         try:
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
             ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue
-        if comm == "py3r-spare" and ppid in workers:
-            spares.add(pid)
-    return workers | spares
+        named[pid] = (comm, ppid)
+    spares = {pid for pid, (comm, ppid) in named.items() if comm == "py3r-spare" and ppid in workers}
+    guards = {pid for pid, (comm, ppid) in named.items() if comm == "py3r-guard" and ppid in spares}
+    return workers | spares | guards
 
 
 def running_iterations() -> dict[int, tuple[int, str]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -134,3 +136,48 @@ def test_cancelling_during_a_hanging_import_kills_the_starting_worker(engine, ho
     assert sr.interrupted and sr.iterations[0].status == "cancelled"
     pids = [int(p) for p in marker.read_text().split()]
     wait_for(lambda: _gone(pids), timeout=10, what="the importing process and its helper to die")
+
+
+DOUBLE_FAULT_OWNER = """\
+import sys
+from py3r.behaviour.script import sensitivity
+sensitivity(
+    sys.argv[1], {"hang": [True]}, nominal={"marker": sys.argv[2], "busy": sys.argv[3] == "busy"},
+    engine="fork", progress=False,
+)
+"""
+
+
+@pytest.mark.parametrize("busy", ["idle", "busy"])
+def test_killing_the_owner_and_its_worker_together_leaves_nothing(busy, tmp_path):
+    """A double fault (kill -9 of the caller and its warm worker at once, as an OOM killer may do)
+    still takes the script and the processes it started down."""
+    marker = tmp_path / "grandchild.pid"
+    before = set(session_processes())
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            DOUBLE_FAULT_OWNER,
+            str(SCRIPTS / "sleeper_with_grandchild.py"),
+            str(marker),
+            busy,
+        ],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: owner.poll() is None and marker.exists(), timeout=60, what="the grandchild")
+        ours = set(session_processes()) - before
+        (worker,) = [
+            p for p, (ppid, cmd) in session_processes().items() if ppid == owner.pid and "zygote" in cmd
+        ]
+        grandchild = int(marker.read_text())
+        assert grandchild in ours and worker in ours
+        os.kill(owner.pid, signal.SIGKILL)
+        os.kill(worker, signal.SIGKILL)
+        owner.wait(timeout=30)
+        wait_for(lambda: _gone(ours), timeout=15, what="every process of the killed owner and worker to exit")
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()

@@ -81,6 +81,7 @@ def _spare(inherited: list[int], life_r: int, sock: socket.socket) -> None:
         for fd in inherited:
             with contextlib.suppress(OSError):
                 os.close(fd)
+        _start_guard(life_r)
         import pickle
 
         from .child import prepare, rehearse, run_task
@@ -110,6 +111,34 @@ def _spare(inherited: list[int], life_r: int, sock: socket.socket) -> None:
         os._exit(70)
 
 
+def _start_guard(life_r: int) -> None:
+    """Fork the group's guard: it kills this process group once the worker is gone.
+
+    The spare (and the iteration it becomes) dies with the worker by its parent-death signal,
+    before it could take down what the script started; the watcher thread of a child also needs
+    the interpreter, which a script may hold. The guard is a process of the same group that holds
+    nothing but the worker's life pipe: whoever dies first (the owner, the worker, both at once),
+    the pipe's end-of-file makes it kill the group, itself included. When the iteration ends
+    normally, the worker kills the group, and the guard with it.
+    """
+    if os.fork() != 0:
+        return
+    try:
+        _set_name(GUARD_NAME)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a time-out's SIGTERM is for the script; SIGKILL ends it
+        os.closerange(3, life_r)
+        os.closerange(life_r + 1, 1 << 16)
+        try:
+            while os.read(life_r, 1):
+                pass
+        except OSError:
+            pass
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
 def _load_prctl() -> Any:
     """libc's prctl, looked up once in the worker (Linux only), so children need not load ctypes."""
     if not sys.platform.startswith("linux"):
@@ -134,6 +163,8 @@ def _set_pdeathsig() -> None:
 
 #: The name ``ps``/``top`` show for a spare, so that an idle spare is told from a running script.
 SPARE_NAME = b"py3r-spare"
+#: The name of a spare's guard (see :func:`_start_guard`).
+GUARD_NAME = b"py3r-guard"
 
 
 def _set_name(name: bytes) -> None:
@@ -273,6 +304,10 @@ def main(argv: list[str]) -> None:
 
     global _prctl, _name
     _prctl = _load_prctl()
+    if _prctl is not None:
+        # A guard outlives its iteration's process by a moment: reap it here, not in whatever
+        # init this system has (a container's may never reap).
+        _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
     with contextlib.suppress(OSError), open("/proc/self/comm", "rb") as f:
         _name = f.read().strip()
 
