@@ -25,6 +25,7 @@ from typing import IO
 
 from .._worker.protocol import MESSAGE, FrameReader, Task
 from ..exceptions import WorkerStartError
+from ..settings import env_number
 from .base import Engine, Job, Preload
 
 #: Seconds a worker waits for work before it exits (PY3R_SCRIPT_WORKER_IDLE overrides).
@@ -43,8 +44,7 @@ class WarmWorker:
     a cancel descriptor, and kills the worker (with all it started) when it stops waiting early.
     """
 
-    def __init__(self, script_dir: str, modules: list[tuple[str, tuple[str, ...]]]) -> None:
-        idle = float(os.environ.get("PY3R_SCRIPT_WORKER_IDLE", DEFAULT_IDLE))
+    def __init__(self, script_dir: str, modules: list[tuple[str, tuple[str, ...]]], idle: float) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
         try:
@@ -236,7 +236,7 @@ class _Pool:
         #: Modules seen to start threads at import: never preloaded again this session.
         self.threaded: set[str] = set()
 
-    def _get(self, preload: Preload) -> WarmWorker:
+    def _get(self, preload: Preload, idle: float) -> WarmWorker:
         """The worker for ``preload`` (started if need be, without waiting), marked as waited for."""
         modules = [m for m in preload.modules if m[0] not in self.threaded]
         key = (sys.executable, preload.script_dir, tuple(modules), os.environ.get("PYTHONPATH"))
@@ -246,7 +246,7 @@ class _Pool:
                 worker.close()
                 worker = None
             if worker is None:
-                worker = WarmWorker(preload.script_dir, modules)
+                worker = WarmWorker(preload.script_dir, modules, idle)
             worker.waiter(+1)
             self._workers[key] = worker
             self._evict()
@@ -264,12 +264,12 @@ class _Pool:
                 excess -= 1
 
     def acquire(
-        self, preload: Preload, *, deadline: float | None, cancel_fd: int | None
+        self, preload: Preload, *, idle: float, deadline: float | None, cancel_fd: int | None
     ) -> WarmWorker | None:
         """A ready worker for ``preload``, or None when ``deadline`` or ``cancel_fd`` stopped the wait
         (the starting worker is killed then). Raises :class:`WorkerStartError` when it cannot start."""
         while True:
-            worker = self._get(preload)
+            worker = self._get(preload, idle)
             try:
                 ok = worker.wait_ready(deadline, cancel_fd)
             finally:
@@ -326,12 +326,15 @@ class ForkEngine(Engine):
     def __init__(self) -> None:
         self.worker: WarmWorker | None = None
         self.preload: Preload | None = None
+        #: Seconds a new worker waits for work before it exits (read now: a bad value is reported
+        #: before anything runs).
+        self.idle = env_number("PY3R_SCRIPT_WORKER_IDLE", DEFAULT_IDLE, what="seconds")
 
     def prepare(
         self, preload: Preload, *, deadline: float | None = None, cancel_fd: int | None = None
     ) -> bool:
         self.preload = preload
-        self.worker = POOL.acquire(preload, deadline=deadline, cancel_fd=cancel_fd)
+        self.worker = POOL.acquire(preload, idle=self.idle, deadline=deadline, cancel_fd=cancel_fd)
         return self.worker is not None
 
     def ready(self) -> bool:

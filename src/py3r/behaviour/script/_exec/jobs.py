@@ -7,6 +7,7 @@ import os
 from .._engine import Preload
 from .._worker.protocol import DEFAULT_OUTPUT_LIMIT, Task
 from ..plan import Plan, Point
+from ..settings import env_number
 from ..spec import ScriptSpec
 
 __all__ = ["make_task", "preload_of"]
@@ -23,7 +24,9 @@ def make_task(plan: Plan, point: Point, *, threads: int | None) -> Task:
         stop_after=plan.stop_after_outputs,
         cwd=os.getcwd(),
         env=dict(os.environ),
-        output_limit=int(os.environ.get("PY3R_SCRIPT_MAX_OUTPUT_BYTES", DEFAULT_OUTPUT_LIMIT)),
+        output_limit=int(
+            env_number("PY3R_SCRIPT_MAX_OUTPUT_BYTES", DEFAULT_OUTPUT_LIMIT, what="bytes", integer=True)
+        ),
         threads=threads,
         extra=dict(spec.extra.get("task", {})),
         required=plan.explicit_outputs,

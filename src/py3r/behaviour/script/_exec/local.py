@@ -163,7 +163,7 @@ class LocalLoop:
         return sum(1 for r in self.running.values() if r.iteration is None)
 
     # Outcomes ----------------------------------------------------------------------------------
-    def _record(self, run: _Run, code: int | None = None) -> None:
+    def _record(self, run: _Run, code: int | None = None, stderr: str = "") -> None:
         """Turn what is known of ``run`` into its Iteration (once)."""
         failure = failure_of(
             run.ending,
@@ -171,6 +171,7 @@ class LocalLoop:
             capture=run.task.capture or (),
             required=run.task.required,
             timeout=self.timeout,
+            stderr=stderr,
         )
         status = "ok" if failure is None else ("cancelled" if failure.kind == "cancelled" else "failed")
         run.iteration = Iteration.at(
@@ -195,7 +196,7 @@ class LocalLoop:
         stdout, stderr, _, _ = run.job.read_logs()
         run.job.close()
         if run.iteration is None:
-            self._record(run, code)
+            self._record(run, code, stderr)
         it = run.iteration
         assert it is not None
         it.stdout, it.stderr = stdout, stderr

@@ -21,6 +21,12 @@ MESSAGE = ord("M")
 #: Outputs larger than this (pickled) fail the iteration: override with PY3R_SCRIPT_MAX_OUTPUT_BYTES.
 DEFAULT_OUTPUT_LIMIT = 2**30
 
+#: A child whose result pipe was closed by the script itself (``os.closerange``) writes
+#: :data:`PIPES_CLOSED_NOTE` to its stderr and exits with this code: the owner tells it from a
+#: ``sys.exit(71)`` by the note.
+PIPES_CLOSED_EXIT = 71
+PIPES_CLOSED_NOTE = "py3r-behaviour-script: the script closed the pipe its outputs are sent through.\n"
+
 
 @dataclass
 class Task:

@@ -142,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return job()
         except KeyboardInterrupt:
             return 130
+        except UsageError as exc:  # a setting read when the job starts (an environment variable)
+            print(f"py3r-script: error: {exc}", file=sys.stderr)
+            return 2
         except ConnectionError as exc:  # the Dask scheduler cannot be reached
             print(f"py3r-script: error: {exc}", file=sys.stderr)
             return 2

@@ -61,8 +61,10 @@ _SCHEMA = (
 
 def _jsonable(value: Any) -> tuple[bool, Any]:
     """``(True, value)`` for a value the index can hold (numpy scalars as Python ones; NaN and inf
-    are kept: only this module reads the index), ``(False, None)`` for others (complex)."""
+    are kept: only this module reads the index), ``(False, None)`` for others (complex, huge ints)."""
     value = as_python(value)
+    if isinstance(value, int) and value.bit_length() > 2000:
+        return False, None  # JSON writes ints in decimal, which Python limits in length
     if value is None or isinstance(value, (bool, int, float, str)):
         return True, value
     return False, None
