@@ -31,7 +31,7 @@ from .. import (
     plan_sweep,
     read_script,
 )
-from ..exceptions import IterationFailedWarning, SweepInterruptedWarning, UsageError
+from ..exceptions import IterationFailedWarning, StoreWarning, SweepInterruptedWarning, UsageError
 from ..values import is_scalar, parse_value, split_names
 from .options import split_script_and_cache
 
@@ -178,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Failures are reported by this command itself, as a summary and an exit status.
         warnings.simplefilter("ignore", IterationFailedWarning)
         warnings.simplefilter("ignore", SweepInterruptedWarning)
+        warnings.showwarning = _show_warning
         try:
             job = _COMMANDS[args.command](args)
         except USER_ERRORS as exc:
@@ -205,6 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """A run store's trouble (read-only, full disk, a damaged entry) as one line; others as usual."""
+    if issubclass(category, StoreWarning):
+        print(f"py3r-script: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, *args[:2]))
 
 
 def _inspect(args: argparse.Namespace) -> Job:
