@@ -152,7 +152,8 @@ def execute_plan(
         a client is connected for the call and closed after it.
     on_iteration : callable, optional
         Called as ``on_iteration(iteration, results)`` in the calling thread as each iteration
-        finishes (not for those served from the store).
+        finishes (not for those the store held when the call began; yes for those another process
+        was computing, which arrive from the store marked ``cached``).
 
     Returns
     -------
@@ -177,8 +178,9 @@ def execute_plan(
     results = ScriptResults.for_plan(plan)
     points = list(plan.points)
     callback = on_iteration
+    claims = None
     if store is not None:
-        points, save = lookup(store, plan, results, retry_failed=retry_failed, timeout=timeout)
+        points, save, claims = lookup(store, plan, results, retry_failed=retry_failed, timeout=timeout)
 
         def callback(it: Iteration, res: ScriptResults) -> None:
             save(it)
@@ -186,18 +188,23 @@ def execute_plan(
                 on_iteration(it, res)
 
     if points:
-        execute(
-            plan,
-            results,
-            points,
-            engine=engine,
-            workers=workers,
-            timeout=timeout,
-            progress=progress,
-            cancel=cancel,
-            on_iteration=callback,
-            executor=executor,
-        )
+        try:
+            execute(
+                plan,
+                results,
+                points,
+                engine=engine,
+                workers=workers,
+                timeout=timeout,
+                progress=progress,
+                cancel=cancel,
+                on_iteration=callback,
+                executor=executor,
+                claims=claims,
+            )
+        finally:
+            if claims is not None:
+                claims.close()
     if results.interrupted:
         done = sum(it.ok for it in results.iterations)
         warn(

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .._engine import Engine, Job, Preload, get_engine
 from .._worker.protocol import MESSAGE, OUTPUT, FrameReader, Task
@@ -26,7 +27,7 @@ from ..plan import Point
 from .cancel import CancelToken
 from .outcome import Ending, failure_of
 
-__all__ = ["EXIT_GRACE", "REAP_TIMEOUT", "TERM_GRACE", "LocalLoop"]
+__all__ = ["CLAIM_POLL", "EXIT_GRACE", "REAP_TIMEOUT", "TERM_GRACE", "Claims", "LocalLoop"]
 
 #: Seconds between SIGTERM and SIGKILL when an iteration times out.
 TERM_GRACE = 1.0
@@ -35,6 +36,17 @@ TERM_GRACE = 1.0
 EXIT_GRACE = 2.0
 #: Seconds to wait for killed processes to be reaped.
 REAP_TIMEOUT = 10.0
+#: Seconds between asking again about points another process is computing.
+CLAIM_POLL = 0.2
+
+
+class Claims(Protocol):
+    """Who computes which point, when several processes share a run store (its leases)."""
+
+    def claim(self, point: Point) -> Iteration | bool:
+        """True: run ``point`` here; False: another process runs it, ask again later; an
+        Iteration: its result, stored meanwhile."""
+        ...  # pragma: no cover - a protocol
 
 
 class _Cancelled(Exception):
@@ -85,6 +97,7 @@ class LocalLoop:
         timeout: float | None = None,
         cancel: CancelToken | None = None,
         label: str = "the script",
+        claims: Claims | None = None,
     ) -> None:
         self.engine = engine
         self.preload = preload
@@ -96,6 +109,10 @@ class LocalLoop:
         self.sel = selectors.DefaultSelector()
         self.running: dict[int, _Run] = {}  # every process not yet reaped, by result fd
         self.pending: deque[tuple[Point, Task, int]] = deque()  # (point, task, retries) not started
+        #: Points another process is computing (their results are awaited in the store).
+        self.waiting: list[tuple[Point, Task, int]] = []
+        self.claims = claims
+        self._next_claim = 0.0
         self._prepared = False
 
     # Starting ----------------------------------------------------------------------------------
@@ -142,14 +159,45 @@ class LocalLoop:
         return ok
 
     def _fill(self) -> None:
-        """Start pending iterations while slots are free (getting the engine ready first if need be)."""
+        """Start pending iterations while slots are free (getting the engine ready first if need be).
+
+        With claims, a point another process is computing waits aside, and the next one starts.
+        """
+        if self.waiting and time.monotonic() >= self._next_claim:
+            self._ask_again()
         since: float | None = None
         while self.pending and self._active() < self.workers:
             if not self._prepared or not self.engine.ready():
                 since = time.monotonic()
                 if not self._prepare(since):
                     continue
-            self._start(*self.pending.popleft(), since=since)
+            point, task, retries = self.pending.popleft()
+            if self.claims is not None and not retries:
+                got = self.claims.claim(point)
+                if got is False:
+                    self.waiting.append((point, task, retries))
+                    self._next_claim = time.monotonic() + CLAIM_POLL
+                    continue
+                if isinstance(got, Iteration):
+                    self.on_iteration(got)
+                    continue
+            self._start(point, task, retries, since=since)
+
+    def _ask_again(self) -> None:
+        """Ask about the points that wait for another process: stored now, or theirs to run."""
+        assert self.claims is not None
+        still, ready = [], []
+        for point, task, retries in self.waiting:
+            got = self.claims.claim(point)
+            if got is False:
+                still.append((point, task, retries))
+            elif isinstance(got, Iteration):
+                self.on_iteration(got)
+            else:
+                ready.append((point, task, retries))
+        self.waiting = still
+        self.pending.extendleft(reversed(ready))
+        self._next_claim = time.monotonic() + CLAIM_POLL
 
     def _start(self, point: Point, task: Task, retries: int = 0, *, since: float | None = None) -> None:
         job = self.engine.start(task)
@@ -254,6 +302,8 @@ class LocalLoop:
             for m in (r.deadline if not r.ending.timed_out else None, r.kill_at, r.finish_by)
             if m is not None
         ]
+        if self.waiting:
+            marks.append(self._next_claim)
         wait = min([0.25, *(m - now for m in marks)])
         if any(r.eof or r.terminal for r in self.running.values()):
             wait = min(wait, 0.01)  # an ending process: poll its exit status soon
@@ -291,7 +341,7 @@ class LocalLoop:
         self.pending.extend((point, task, 0) for point, task in work)
         interrupted = False
         try:
-            while self.pending or self.running:
+            while self.pending or self.running or self.waiting:
                 if self.cancel is not None and self.cancel.is_set():
                     raise _Cancelled
                 self._fill()
@@ -305,7 +355,7 @@ class LocalLoop:
             interrupted = True
         finally:
             self._stop_all()
-        return interrupted, [point for point, _, _ in self.pending]
+        return interrupted, [point for point, _, _ in [*self.pending, *self.waiting]]
 
     def _stop_all(self) -> None:
         """Whatever happened, nothing this loop started may outlive it."""

@@ -13,7 +13,7 @@ from ..results import ScriptResults
 from .cancel import CancelToken
 from .cluster import connected, run_on_executor
 from .jobs import make_task, preload_of
-from .local import LocalLoop
+from .local import Claims, LocalLoop
 from .progress import Progress
 
 __all__ = ["execute"]
@@ -31,6 +31,7 @@ def execute(
     cancel: CancelToken | None = None,
     on_iteration: Callable[[Iteration, ScriptResults], None] | None = None,
     executor: Any = None,
+    claims: Claims | None = None,
 ) -> None:
     """Run ``points`` of ``plan`` and add each iteration to ``results`` the moment it is known.
 
@@ -38,6 +39,8 @@ def execute(
     added as cancelled and ``results.interrupted`` is set; every process started is gone on return.
     ``executor`` (a Dask client, a scheduler address or a ``concurrent.futures`` executor) runs
     each point as one task there instead; ``engine`` and ``workers`` are then the cluster's business.
+    ``claims`` (a run store's leases) makes local runs wait for points another process is
+    computing, and take their stored results, instead of computing them again.
     """
     bar = (
         Progress(len(plan.points), done=len(plan.points) - len(points), label=results.script)
@@ -66,6 +69,7 @@ def execute(
                 timeout=timeout,
                 cancel=cancel,
                 label=plan.spec.display_path,
+                claims=claims,
             )
             interrupted, unfinished = loop.run(work)
             why = "The iteration was cancelled before it started."

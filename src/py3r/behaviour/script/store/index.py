@@ -26,19 +26,23 @@ import pickle
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..exceptions import StoreWarning, warn
 from ..iteration import Iteration
 from ..plan import Plan
 from .indexfile import INSERT, STALE_AFTER, IndexFile
+from .lease import HOST, holder_alive, process_start
 from .repair import problem_of, row_of
 
 __all__ = ["RunStore"]
 
 #: Failure kinds that say nothing about the script and are never stored.
 _NOT_STORED = {"cancelled", "worker"}
+
+T = TypeVar("T")
 
 
 class RunStore(IndexFile):
@@ -232,6 +236,7 @@ class RunStore(IndexFile):
                 try:
                     old = db.execute("SELECT digest FROM entries WHERE key = ?", (key,)).fetchone()
                     db.execute(INSERT, values)
+                    db.execute("DELETE FROM leases WHERE key = ?", (key,))  # done: waiters read it
                     db.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
@@ -257,6 +262,57 @@ class RunStore(IndexFile):
         if old is not None and old[0] != digest:
             with contextlib.suppress(OSError):
                 self._blob(key, old[0]).unlink()
+
+    # Leases: a point another process is computing is waited for -----------------------------
+    def take_lease(self, key: str, owner: str) -> bool:
+        """Mark ``key`` as being computed by ``owner`` (one call); False when another live holder
+        has it. A store that cannot be written, or any trouble, gives True: then it is computed."""
+        if self.read_only is not None or not self._db_writable:
+            return True
+        pid = os.getpid()
+
+        def take(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                held = db.execute(
+                    "SELECT owner, host, pid, pid_start, taken FROM leases WHERE key = ?", (key,)
+                ).fetchone()
+                if held is not None and held[0] != owner and holder_alive(*held[1:]):
+                    db.execute("COMMIT")
+                    return False
+                db.execute(
+                    "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, owner, HOST, pid, process_start(pid), time.time()),
+                )
+                db.execute("COMMIT")
+                return True
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+
+        return self._lease_op(take, True)
+
+    def release_leases(self, owner: str, key: str | None = None) -> None:
+        """Give up ``owner``'s lease of ``key`` (of every key, without one)."""
+        if self.read_only is not None or not self._db_writable:
+            return
+        if key is None:
+            self._lease_op(lambda db: db.execute("DELETE FROM leases WHERE owner = ?", (owner,)), None)
+        else:
+            sql = "DELETE FROM leases WHERE key = ? AND owner = ?"
+            self._lease_op(lambda db: db.execute(sql, (key, owner)), None)
+
+    def _lease_op(self, op: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """``op`` on the leases: never an error (without leases, points are simply computed)."""
+        try:
+            with self._lock:
+                db = self._conn()
+                return default if db is None else op(db)
+        except sqlite3.Error as exc:
+            if problem_of(exc) == "damaged":
+                self._repair(exc)
+            return default
 
     def prune(self, *, older_than: float = STALE_AFTER) -> int:
         """Remove files no index row refers to (a crash between writing and indexing); return how many.

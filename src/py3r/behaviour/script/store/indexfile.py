@@ -49,6 +49,16 @@ _SCHEMA = (
     "CREATE INDEX entries_script ON entries(script, created)",
 )
 INSERT = f"INSERT OR REPLACE INTO entries VALUES ({', '.join('?' * len(COLUMNS))})"
+#: Points being computed right now, by whom (added to layout 1 without changing its number: a
+#: version that does not know the table ignores it).
+_LEASES = """CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_start TEXT NOT NULL,
+    taken REAL NOT NULL
+)"""
 
 T = TypeVar("T")
 
@@ -279,6 +289,8 @@ class IndexFile:
                 db.execute("PRAGMA synchronous=NORMAL")
                 if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                     self._create_schema(db)
+                if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'leases'").fetchone() is None:
+                    db.execute(_LEASES)
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
