@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import EXAMPLE, ROOT, SCRIPTS, wait_for
-from py3r.behaviour.script import UsageError, read_script
+from py3r.behaviour.script import UsageError, plan_design, read_script
 from py3r.behaviour.script.frontends.cli import main
 from py3r.behaviour.script.values import parse_value
 
@@ -276,6 +276,59 @@ def test_bad_input_is_still_one_line_and_status_2(capsys):
     assert main(["run", str(SCRIPTS / "scalars.py"), "-p", "a=2.5"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("py3r-script: error: Parameter 'a'") and "Traceback" not in err
+
+
+def test_sampled_design_prints_the_indices_and_writes_the_plot(tmp_path):
+    png, csv = tmp_path / "gsa.png", tmp_path / "all.csv"
+    args = ["sweep", SCRIPTS / "linear.py", "--mode", "morris", "-n", "6", "--seed", "3", "--no-progress"]
+    out = cli(*args, "--plot", png, "--csv", csv)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    # No -p: every declared range. Trajectories cross: a point met twice runs once.
+    distinct = len(plan_design(read_script(SCRIPTS / "linear.py"), None, mode="morris", n=6, seed=3).points)
+    assert lines[0] == f"Morris indices of 24 runs ({distinct} distinct points):" and distinct < 24
+    assert lines[1].split() == ["output", "param", "mu_star", "mu_star_conf", "sigma", "mu"]
+    assert [line.split()[:3] for line in lines[2:5]] == [["y", "a", "10"], ["y", "b", "1"], ["y", "c", "0"]]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(pd.read_csv(csv)) == distinct
+
+
+def test_sampled_design_takes_ranges_choices_and_declared_names(capsys):
+    design = ["--mode", "lhs", "-n", "20", "--seed", "1", "--no-progress"]
+    code = main(
+        ["sweep", str(SCRIPTS / "knobs.py"), *design, "-p", "x=0.2:0.4", "-p", "method=a,c", "-p", "k"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0].startswith("RBD-FAST indices of 20 runs")
+    assert [line.split()[1] for line in out.splitlines()[2:5]] == ["x", "method", "k"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--mode", "sobol"], "--mode sobol needs -n N, the size of the design."),
+        (["--mode", "sobol", "-n", "100"], "needs n to be a power of 2"),
+        (
+            ["--mode", "grid", "-n", "4", "-p", "a=0.1,0.2"],
+            "-n, --seed, --second-order and --levels are options",
+        ),
+        (["--mode", "lhs", "-n", "4", "-p", "nope"], "Parameter 'nope' not found"),
+        (["--mode", "lhs", "-n", "4", "-p", "a=0:x"], "'x' is not a number"),
+    ],
+)
+def test_sampled_design_usage_errors_exit_2(extra, message, capsys):
+    assert main(["sweep", str(SCRIPTS / "linear.py"), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_sampled_design_with_failed_points_exits_1_naming_them(capsys):
+    design = ["--mode", "lhs", "-n", "10", "--seed", "1", "--no-progress"]
+    code = main(["sweep", str(SCRIPTS / "knobs.py"), *design, "-p", "x", "--nominal", "fail_above=0.5"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "(no indices: 5 of the 10 points of the lhs design failed" in captured.out
+    assert "5 of 10 iterations failed:" in captured.err
 
 
 def _stopped_sweep(tmp_path, *signals, repeat=None):

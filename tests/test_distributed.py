@@ -279,3 +279,13 @@ def test_closing_the_cluster_right_after_a_sweep_is_quiet(tmp_path):
     out = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=180)
     assert out.returncode == 0 and out.stdout.split() == ["3", "0"], out.stderr
     assert "Exception in thread" not in out.stderr and "CommClosedError" not in out.stderr, out.stderr
+
+
+def test_a_sampled_design_on_the_cluster_gives_the_local_indices(client):
+    linear = SCRIPTS / "linear.py"
+    here = sensitivity(linear, ["a", "b", "c"], mode="morris", n=4, seed=6, progress=False)
+    there = sensitivity(linear, ["a", "b", "c"], mode="morris", n=4, seed=6, progress=False, executor=client)
+    assert {it.info["worker"] for it in there.iterations} <= set(client.scheduler_info()["workers"])
+    assert there.design.to_record() == here.design.to_record()
+    assert there.indices().equals(here.indices())
+    assert there.indices()["mu_star"].tolist() == pytest.approx([10.0, 1.0, 0.0])

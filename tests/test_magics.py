@@ -92,7 +92,9 @@ def test_sweep_errors(ip, cell, pattern):
 
 def test_sweep_bad_options(ip):
     with pytest.raises(UsageError):
-        ip.run_cell_magic("sweep", f"{EXAMPLE} --mode random", "threshold = [1]")
+        ip.run_cell_magic("sweep", f"{EXAMPLE} --mode banana", "threshold = [1]")
+    with pytest.raises(UsageError, match="mode='random' needs n="):
+        ip.run_cell_magic("sweep", f"{EXAMPLE} --mode random", "threshold = (1.0, 2.0)")
     with pytest.raises(UsageError, match="does not exist"):
         ip.run_cell_magic("sweep", "missing.py", "threshold = [1]")
 
@@ -154,3 +156,20 @@ def test_sweep_runs_one_iteration_per_core_by_default(ip, tmp_path):
     cores = os.cpu_count() or 1
     expected = str(max(1, cores // min(cores, 2))) if cores > 1 else None
     assert set(ip.user_ns["threads"].to_dataframe()["omp"]) == {expected}
+
+
+def test_sweep_a_sampled_design_shows_its_indices(ip, capsys):
+    linear = SCRIPTS / "linear.py"
+    ip.run_cell_magic(
+        "sweep", f"{linear} --mode morris -n 5 --seed 2 -o gsa", "a = (0.0, 1.0)\nb = (0.0, 0.5)\n"
+    )
+    sr = ip.user_ns["gsa"]
+    assert sr.mode == "morris" and sr.param_names == ["a", "b"] and sr.design.seed == 2
+    shown = capsys.readouterr().out
+    assert "mu_star" in shown and "Figure" in shown  # the indices table, then their plot
+    # mu* is per whole range: b's half-width range halves its effect.
+    assert sr.indices()["mu_star"].tolist() == pytest.approx([10.0, 0.5])
+    ip.run_cell_magic("sweep", f"{linear} --mode lhs -n 12 --seed 1 --no-plot -o every", "# declared ranges")
+    assert ip.user_ns["every"].param_names == ["a", "b", "c"]  # no line: every declared range
+    with pytest.raises(UsageError, match=r"Parameter 'a' of .* must be within"):
+        ip.run_cell_magic("sweep", f"{linear} --mode lhs -n 4", "a = (0.0, 2.0)")

@@ -390,7 +390,9 @@ def test_output_above_the_size_limit_fails_clearly(engine, tmp_path, monkeypatch
         sr = run(script, engine=engine)
     f = only(sr).failure
     assert f.kind == "too_large"
-    assert "Output 'blob' is 3.0 MiB when pickled, above the limit of 1 MiB" in f.message
+    assert "Output 'blob' is 3,145,737 bytes (3.0 MiB) when pickled, above the limit of 1,048,576 bytes" in (
+        f.message
+    )
 
 
 def test_large_outputs_arrive_intact(engine, tmp_path):

@@ -21,6 +21,7 @@ if typing.TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from ._exec import CancelToken
+    from .design import Design, plan_design
     from .discovery import discover_outputs, discover_params, validate_names
     from .frontends.panel import SweepPanel, panel
     from .iteration import Failure, Iteration, Outputs
@@ -29,10 +30,12 @@ if typing.TYPE_CHECKING:
     from .results import ScriptResults
     from .runner import execute_plan, inspect, run, sensitivity
     from .spec import OutputSpec, ParamSpec, ScriptSpec, read_script
+    from .spill import SpilledOutput
     from .store import RunStore, history, open_store
 
 __all__ = [
     "CancelToken",
+    "Design",
     "Failure",
     "Iteration",
     "IterationFailedWarning",
@@ -46,6 +49,7 @@ __all__ = [
     "RunStore",
     "ScriptResults",
     "ScriptSpec",
+    "SpilledOutput",
     "StoreWarning",
     "SweepInterruptedWarning",
     "SweepPanel",
@@ -58,6 +62,7 @@ __all__ = [
     "load_ipython_extension",
     "open_store",
     "panel",
+    "plan_design",
     "plan_run",
     "plan_sweep",
     "plot_results",
@@ -73,6 +78,7 @@ __version__ = "0.1.0"
 #: Where each lazily imported public name lives.
 _LAZY = {
     "CancelToken": "_exec",
+    "Design": "design",
     "Failure": "iteration",
     "Iteration": "iteration",
     "OutputSpec": "spec",
@@ -83,6 +89,7 @@ _LAZY = {
     "RunStore": "store",
     "ScriptResults": "results",
     "ScriptSpec": "spec",
+    "SpilledOutput": "spill",
     "SweepPanel": "frontends.panel",
     "discover_outputs": "discovery",
     "discover_params": "discovery",
@@ -91,6 +98,7 @@ _LAZY = {
     "inspect": "runner",
     "open_store": "store",
     "panel": "frontends.panel",
+    "plan_design": "design",
     "plan_run": "plan",
     "plan_sweep": "plan",
     "plot_results": "plotting",

@@ -54,8 +54,8 @@ def _skipped(filename: str) -> bool:
         return True
     if filename.startswith("<decorator-gen-"):
         return True
-    ipython_file: str | None = getattr(sys.modules.get("IPython"), "__file__", None)
-    if not ipython_file:  # no IPython loaded, no IPython frame (an empty folder would match all)
+    ipython_file = getattr(sys.modules.get("IPython"), "__file__", None)
+    if not isinstance(ipython_file, str):  # no IPython folder (an empty one would match every path)
         return False
     return filename.startswith(os.path.dirname(ipython_file) + os.sep)
 

@@ -9,9 +9,11 @@ from a cluster.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from .spill import SpilledOutput
 
 if TYPE_CHECKING:
     from .plan import Point
@@ -87,7 +89,9 @@ class Iteration:
     values : dict
         Every value injected into the script (``params`` plus nominal values of others).
     outputs : dict
-        The outputs captured, including those produced before a failure.
+        The outputs captured, including those produced before a failure, as the results keep them:
+        a large output kept on disk is a :class:`~py3r.behaviour.script.SpilledOutput` here
+        (``sr[params][name]`` loads it).
     status : str
         ``"ok"``, ``"failed"`` or ``"cancelled"``.
     failure : Failure or None
@@ -156,11 +160,49 @@ class Iteration:
 
 
 class Outputs(dict):  # type: ignore[type-arg]
-    """The outputs of one iteration: a dict whose missing keys explain themselves."""
+    """The outputs of one iteration: a dict whose missing keys explain themselves.
+
+    An output the results keep on disk (a :class:`~py3r.behaviour.script.SpilledOutput`) is loaded
+    when it is looked up (``outputs[name]``, ``get``, ``items``, ``values``), and kept here from then
+    on; names alone (``list(outputs)``, ``in``) load nothing.
+    """
 
     def __init__(self, iteration: Iteration) -> None:
         super().__init__(iteration.outputs)
         self._iteration = iteration
+
+    def __getitem__(self, name: str) -> Any:
+        value = super().__getitem__(name)
+        if isinstance(value, SpilledOutput):
+            value = value.load()
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name not in self:
+            return default
+        return self[name]
+
+    def __iter__(self) -> Iterator[str]:
+        # Not dict's own iterator: dict(outputs) and {**outputs} then look values up one by one.
+        return iter(list(self.keys()))
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(name, self[name]) for name in self.keys()]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[name] for name in self.keys()]
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self.items()) == other
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __missing__(self, name: str) -> Any:
         it = self._iteration

@@ -12,11 +12,14 @@ import difflib
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ParamValue
 from .spec import ParamSpec, ScriptSpec
 from .values import check_value, describe, nfc, value_key
+
+if TYPE_CHECKING:
+    from .design import Design
 
 __all__ = ["Plan", "Point", "plan_run", "plan_sweep"]
 
@@ -35,18 +38,22 @@ class Point:
         The values results are indexed by (the swept parameters).
     values : dict
         Every value injected into the script (the key plus fixed nominal values).
+    rows : tuple of int
+        In a sampled design, the rows of the design this point runs (identical rows run once).
     """
 
     index: int
     key: dict[str, ParamValue]
     values: dict[str, ParamValue]
+    rows: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class Plan:
     """The checked iterations of one call: what :func:`~py3r.behaviour.script.execute_plan` runs.
 
-    Build one with :func:`plan_run` or :func:`plan_sweep`; every value in it has been checked.
+    Build one with :func:`plan_run`, :func:`plan_sweep` or :func:`plan_design`; every value in it
+    has been checked.
     """
 
     spec: ScriptSpec
@@ -61,9 +68,11 @@ class Plan:
     mode: str = "run"
     #: Nominal value of each swept parameter (independent mode; the default unless overridden).
     nominal: dict[str, ParamValue] | None = None
+    #: The sampled design the points come from (:func:`plan_design`), or None.
+    design: Design | None = None
 
 
-def _unknown(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
+def unknown_names(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
     for name in names:
         if name not in spec.params:
             close = difflib.get_close_matches(name, spec.params, n=1)
@@ -74,7 +83,7 @@ def _unknown(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
             )
 
 
-def _check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tuple[tuple[str, ...], bool]:
+def check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tuple[tuple[str, ...], bool]:
     if outputs is None:
         return tuple(spec.outputs), False
     if isinstance(outputs, str):
@@ -94,7 +103,7 @@ def _check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tup
     return tuple(n for n in spec.outputs if n in wanted), True
 
 
-def _required_missing(spec: ScriptSpec, have: Mapping[str, Any]) -> list[ParamSpec]:
+def required_missing(spec: ScriptSpec, have: Mapping[str, Any]) -> list[ParamSpec]:
     return [p for p in spec.params.values() if p.required and p.name not in have]
 
 
@@ -139,9 +148,9 @@ def plan_run(
     if params is not None and not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of parameter values; got {describe(params)}.")
     params = {nfc(n): v for n, v in (params or {}).items()}
-    _unknown(spec, params, "Parameter")
+    unknown_names(spec, params, "Parameter")
     values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
-    missing = _required_missing(spec, values)
+    missing = required_missing(spec, values)
     if missing:
         listed = ", ".join(f"{p.name!r} ({spec.where(p.line)})" for p in missing)
         example = ", ".join(f"{p.name!r}: ..." for p in missing)
@@ -149,7 +158,7 @@ def plan_run(
             f"Required parameters not provided: {listed}. They have no default: give each a value, "
             f"run(script, {{{example}}})."
         )
-    capture, explicit = _check_outputs(spec, outputs)
+    capture, explicit = check_outputs(spec, outputs)
     return Plan(spec, list(values), [Point(0, dict(values), values)], capture, explicit, stop_after_outputs)
 
 
@@ -217,7 +226,10 @@ def plan_sweep(
     ([{'threshold': 1.0}, {'threshold': 2.0}, {'threshold': 4.0}], {'threshold': 2.0})
     """
     if mode not in ("independent", "grid"):
-        raise ValueError(f"mode must be 'independent' or 'grid'; got {mode!r}.")
+        raise ValueError(
+            f"mode must be 'independent' or 'grid'; got {mode!r}. Sampled designs ('random', 'lhs', "
+            "'sobol', 'morris') are planned by plan_design()."
+        )
     if not isinstance(params, Mapping) or not params:
         raise ValueError(
             "sensitivity() needs a dict of parameters to sweep, e.g. {'threshold': [0.5, 0.8]}; "
@@ -225,8 +237,8 @@ def plan_sweep(
         )
     params = {nfc(n): v for n, v in params.items()}
     nominal = {nfc(n): v for n, v in (nominal or {}).items()}
-    _unknown(spec, params, "Swept parameter")
-    _unknown(spec, nominal, "Nominal parameter")
+    unknown_names(spec, params, "Swept parameter")
+    unknown_names(spec, nominal, "Nominal parameter")
     fixed = {n: check_value(spec, spec.params[n], v) for n, v in nominal.items()}
     swept: dict[str, list[ParamValue]] = {}
     centre: dict[str, ParamValue] = {}
@@ -245,12 +257,12 @@ def plan_sweep(
                 f"Give one: nominal={{{name!r}: {values[0]!r}}}, or use mode='grid'."
             )
         swept[name] = _with_nominal(values, centre[name]) if name in centre else values
-    for p in _required_missing(spec, {**swept, **fixed}):
+    for p in required_missing(spec, {**swept, **fixed}):
         raise ValueError(
             f"Required parameter {p.name!r} of {spec.where(p.line)} is not being swept and has no value "
             f"in nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or sweep it."
         )
-    capture, explicit = _check_outputs(spec, outputs)
+    capture, explicit = check_outputs(spec, outputs)
     base = {n: v for n, v in fixed.items() if n not in swept}
 
     combos: list[dict[str, ParamValue]]

@@ -9,14 +9,14 @@ Failures are data (:class:`~py3r.behaviour.script.iteration.Failure`); the strin
 from __future__ import annotations
 
 import bisect
-import contextlib
-import html
 import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .design import Design
 from .iteration import Failure, Iteration, Outputs
-from .values import check_value, format_value, is_scalar, value_key
+from .spill import Keeper, SpilledOutput, resolve_max_memory
+from .values import check_value, is_scalar, value_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from .spec import ScriptSpec
 
 __all__ = ["Failure", "Iteration", "Outputs", "ScriptResults"]
-
-#: The layout of files written by :meth:`ScriptResults.save`.
-SAVE_FORMAT = 2
 
 
 class ScriptResults:
@@ -48,6 +45,9 @@ class ScriptResults:
     spec : ScriptSpec, optional
         The script's spec: lookups then take values as inputs do (``2`` finds ``2.0`` for a float
         parameter).
+    max_memory : int, None or "auto", default "auto"
+        Bytes of large outputs to hold in memory; beyond them, large outputs are kept on disk and
+        loaded when looked up (see :func:`run`). ``"auto"``: ``PY3R_SCRIPT_MAX_MEMORY``, else 1 GiB.
 
     Attributes
     ----------
@@ -62,9 +62,11 @@ class ScriptResults:
     script : str or None
         The script's path as it was given.
     mode : str or None
-        ``"run"``, ``"independent"`` or ``"grid"``.
+        ``"run"``, ``"independent"``, ``"grid"`` or a sampled design's mode (``"sobol"``, ...).
     nominal : dict or None
         Nominal values of the swept parameters (independent sweeps).
+    design : Design or None
+        A sampled design's factors and sample, which :meth:`indices` analyses (saved too).
 
     Examples
     --------
@@ -85,6 +87,7 @@ class ScriptResults:
         mode: str | None = None,
         nominal: dict[str, Any] | None = None,
         spec: ScriptSpec | None = None,
+        max_memory: int | str | None = "auto",
     ) -> None:
         self.param_names: list[str] = list(param_names)
         self.output_names: list[str] = list(output_names)
@@ -92,26 +95,33 @@ class ScriptResults:
         self.mode = mode
         self.nominal = nominal
         self.interrupted: bool = False
+        self.design: Design | None = None
         self._spec = spec
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
+        self._keeper = Keeper(resolve_max_memory(max_memory), label=script)
 
     # Building ------------------------------------------------------------------------------
     @classmethod
-    def for_plan(cls, plan: Plan) -> ScriptResults:
+    def for_plan(cls, plan: Plan, *, max_memory: int | str | None = "auto") -> ScriptResults:
         """Empty results for ``plan``'s iterations, which :meth:`add` fills as they finish."""
-        return cls(
+        results = cls(
             plan.param_names,
             list(plan.capture),
             script=plan.spec.display_path,
             mode=plan.mode,
             nominal=dict(plan.nominal) if plan.nominal else None,
             spec=plan.spec,
+            max_memory=max_memory,
         )
+        results.design = plan.design
+        return results
 
     def add(self, iteration: Iteration) -> None:
         """Add one iteration's record; iterations are kept in plan order (by ``index``), whatever
-        order they finish in."""
+        order they finish in. Its large outputs are kept on disk once the outputs in memory reach
+        :attr:`max_memory`."""
+        self._keeper.keep(iteration)
         keys = [it.index for it in self._iterations]
         self._iterations.insert(bisect.bisect_right(keys, iteration.index), iteration)
         self._by_key[value_key(iteration.params)] = iteration
@@ -205,6 +215,24 @@ class ScriptResults:
         """The iterations that failed or were cancelled, with their :class:`Failure`."""
         return [it for it in self._iterations if it.failure is not None]
 
+    @property
+    def max_memory(self) -> int | None:
+        """Bytes of large outputs these results hold in memory at most (None: no limit)."""
+        return self._keeper.max_memory
+
+    def memory_usage(self) -> dict[str, int]:
+        """The pickled size of the outputs held in memory, and of those kept on disk, in bytes.
+
+        Examples
+        --------
+        >>> from py3r.behaviour.script import run
+        >>> sr = run("examples/open_field/pipeline.py", {"threshold": 3.0}, max_memory=0)
+        >>> usage = sr.memory_usage()
+        >>> usage["disk"] > 0 and set(usage) == {"memory", "disk"}
+        True
+        """
+        return {"memory": self._keeper.held, "disk": self._keeper.on_disk}
+
     # Tables --------------------------------------------------------------------------------
     def scalar_outputs(self) -> list[str]:
         """Outputs that can be table columns: no captured value of theirs is anything but a scalar.
@@ -219,8 +247,11 @@ class ScriptResults:
     def _non_scalar(name: str, iterations: list[Iteration]) -> str | None:
         """The type name of the first non-scalar value of output ``name`` in ``iterations``, if any."""
         for it in iterations:
-            if name in it.outputs and not is_scalar(it.outputs[name]):
-                return type(it.outputs[name]).__name__
+            value = it.outputs.get(name)
+            if isinstance(value, SpilledOutput):
+                return value.type_name
+            if name in it.outputs and not is_scalar(value):
+                return type(value).__name__
         return None
 
     def to_dataframe(self, outputs: list[str] | None = None, *, include_failed: bool = False) -> pd.DataFrame:
@@ -311,11 +342,12 @@ class ScriptResults:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write these results to ``path``; read them back with :meth:`load`.
 
-        The file is a cloudpickle of everything (outputs, logs, failures, timing), written under a
-        temporary name and renamed, so ``path`` never holds a half-written file. Loading it
-        unpickles it, which can run code: load only files you wrote yourself, and share results as
-        CSV or Parquet (``to_dataframe()``) instead. cloudpickle is not a format that crosses Python
-        or library versions.
+        The file holds everything (outputs, logs, failures, timing), written under a temporary name
+        and renamed, so ``path`` never holds a half-written file. Outputs kept on disk are copied
+        into it from where they are, without loading them; large outputs in memory are pickled
+        straight into it. Loading it unpickles it, which can run code: load only files you wrote
+        yourself, and share results as CSV or Parquet (``to_dataframe()``) instead. cloudpickle is
+        not a format that crosses Python or library versions.
 
         Parameters
         ----------
@@ -329,12 +361,9 @@ class ScriptResults:
         >>> sr = run("examples/open_field/pipeline.py", {"threshold": 3.0})
         >>> sr.save(os.path.join(tempfile.mkdtemp(), "sr.pkl"))
         """
-        import tempfile
-
-        import cloudpickle
+        from .saved import save_results
 
         state = {
-            "format": SAVE_FORMAT,
             "param_names": self.param_names,
             "output_names": self.output_names,
             "script": self.script,
@@ -342,29 +371,23 @@ class ScriptResults:
             "nominal": self.nominal,
             "interrupted": self.interrupted,
             "spec": self._spec,  # so sr[{"threshold": 3}] still finds 3.0 after load
-            "iterations": [it.to_record() for it in self._iterations],
+            "design": None if self.design is None else self.design.to_record(),
         }
-        target = os.path.abspath(os.fspath(path))
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".save-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                cloudpickle.dump(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        save_results(self, path, state)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ScriptResults:
+    def load(cls, path: str | os.PathLike[str], *, max_memory: int | str | None = "auto") -> ScriptResults:
         """Read results written by :meth:`save` (only from files you trust: this unpickles).
+
+        Large outputs are loaded as ``max_memory`` allows; the others stay in the file, which is
+        kept open for them, until they are looked up.
 
         Parameters
         ----------
         path : str or Path
             A file written by :meth:`save`.
+        max_memory : int, None or "auto", default "auto"
+            As for :func:`run`: bytes of large outputs to hold in memory.
 
         Raises
         ------
@@ -382,19 +405,9 @@ class ScriptResults:
         >>> back[{"threshold": 3.0}]["distance_cm"] == sr[{"threshold": 3.0}]["distance_cm"]
         True
         """
-        import pickle
+        from .saved import load_results
 
-        name = os.fspath(path)
-        with open(name, "rb") as f:
-            try:
-                state = pickle.load(f)
-            except (pickle.UnpicklingError, EOFError, ValueError, IndexError) as exc:
-                raise ValueError(
-                    f"{name!r} is not a file written by ScriptResults.save(), or it is truncated "
-                    f"({type(exc).__name__}: {exc})."
-                ) from None
-        if not isinstance(state, dict) or state.get("format") != SAVE_FORMAT:
-            raise ValueError(f"{name!r} is not a file written by ScriptResults.save() of this version.")
+        state, iterations = load_results(path)
         results = cls(
             state["param_names"],
             state["output_names"],
@@ -402,15 +415,39 @@ class ScriptResults:
             mode=state["mode"],
             nominal=state["nominal"],
             spec=state["spec"],
+            max_memory=max_memory,
         )
         results.interrupted = state["interrupted"]
-        for record in state["iterations"]:
-            results.add(Iteration.from_record(record))
+        results.design = Design.from_record(state["design"]) if state.get("design") else None
+        for it in iterations:
+            results.add(it)
         return results
 
-    # Plots -----------------------------------------------------------------------------------
+    # Analysis and plots ----------------------------------------------------------------------
+    def indices(self, output: str | list[str] | None = None) -> pd.DataFrame:
+        """Sensitivity indices of a sampled design (SALib): one row per (output, parameter).
+
+        Sobol': ``S1``, ``S1_conf``, ``ST``, ``ST_conf``; Morris: ``mu_star``, ``mu_star_conf``,
+        ``sigma``, ``mu``; random and LHS: RBD-FAST's ``S1``, ``S1_conf``. Refuses (``ValueError``)
+        results of another mode, an interrupted design and failed points, naming them. Details and
+        an example: :func:`py3r.behaviour.script.analysis.indices`.
+        """
+        from .analysis import indices
+
+        return indices(self, output)
+
+    def specifications(self, output: str, ci: tuple[str, str] | None = None) -> pd.DataFrame:
+        """The iterations as specifications sorted by ``output``, and the share keeping its sign.
+
+        What ``plot(kind="specification")`` draws, as a table; see
+        :func:`py3r.behaviour.script.analysis.specifications`.
+        """
+        from .analysis import specifications
+
+        return specifications(self, output, ci)
+
     def plot(self, outputs: list[str] | None = None, *, kind: str = "auto", **kwargs: Any) -> Any:
-        """Plot scalar outputs against the swept parameters (needs matplotlib).
+        """Plot scalar outputs against the swept parameters, or what a sampled design says (matplotlib).
 
         See :func:`py3r.behaviour.script.plotting.plot_results` for the options.
         """
@@ -434,37 +471,6 @@ class ScriptResults:
         )
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        ok, failed, cancelled = self._counts()
-        scalars = self.scalar_outputs()
-        head = "".join(f"<th>{esc(n)}</th>" for n in [*self.param_names, *scalars])
-        body = []
-        for it in self._iterations[:200]:
-            cells = [esc(repr(it.params.get(n))) for n in self.param_names]
-            cells += [esc(format_value(it.outputs[n])) if n in it.outputs else "" for n in scalars]
-            status = it.status + (" (cached)" if it.cached else "")
-            title = esc(it.failure.message) if it.failure else ""
-            style = "" if it.ok else " style='color:#b00'"
-            body.append(
-                "<tr>"
-                + "".join(f"<td>{c}</td>" for c in cells)
-                + f"<td{style} title='{title}'>{esc(status)}</td><td>{it.wall_time:.2f}</td></tr>"
-            )
-        more = "" if len(self) <= 200 else f"<p>… {len(self) - 200} more iterations</p>"
-        others = [n for n in self.output_names if n not in scalars]
-        names = ", ".join(f"<code>{esc(n)}</code>" for n in others)
-        note = f"<p>Other outputs (index to reach them): {names}</p>" if others else ""
-        errs = "".join(
-            f"<li><code>{esc(str(it.params))}</code>: {esc(it.failure.message)}</li>"
-            for it in self.failures[:20]
-            if it.failure is not None
-        )
-        return (
-            f"<div class='py3r-results'><p><b>ScriptResults</b>"
-            f"{' of <code>' + esc(self.script) + '</code>' if self.script else ''}: {len(self)} iterations, "
-            f"{ok} ok, {failed} failed{f', {cancelled} cancelled' if cancelled else ''}</p>"
-            f"<table><thead><tr>{head}<th>status</th><th>seconds</th></tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>{more}{note}"
-            + (f"<details><summary>Failures</summary><ul>{errs}</ul></details>" if errs else "")
-            + "</div>"
-        )
+        from .display import results_html
+
+        return results_html(self)

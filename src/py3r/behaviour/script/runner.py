@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._engine import Engine, EngineName
 from ._exec import CancelToken, execute
 from ._types import ScriptPath
+from .design import SAMPLED_MODES, plan_design
 from .exceptions import IterationFailedWarning, SweepInterruptedWarning, warn
 from .iteration import Iteration
 from .plan import Plan, plan_run, plan_sweep
 from .results import ScriptResults
 from .spec import ScriptSpec, read_script
+from .spill import resolve_max_memory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -135,6 +138,7 @@ def execute_plan(
     retry_failed: bool = False,
     executor: Any = None,
     on_iteration: Callable[[Iteration, ScriptResults], None] | None = None,
+    max_memory: int | str | None = "auto",
 ) -> ScriptResults:
     """Run a checked plan: serve what the run store holds, run the rest, store what arrives.
 
@@ -147,7 +151,7 @@ def execute_plan(
     ----------
     plan : Plan
         From :func:`~py3r.behaviour.script.plan_run` or :func:`~py3r.behaviour.script.plan_sweep`.
-    engine, workers, timeout, progress, cancel, cache, retry_failed, executor
+    engine, workers, timeout, progress, cancel, cache, retry_failed, executor, max_memory
         As for :func:`sensitivity`. ``executor`` may also be a Dask scheduler address (a str):
         a client is connected for the call and closed after it.
     on_iteration : callable, optional
@@ -174,18 +178,14 @@ def execute_plan(
 
     timeout = _timeout(timeout)
     workers = workers_of(workers)
+    budget = resolve_max_memory(max_memory)
     store = open_store(cache)
-    results = ScriptResults.for_plan(plan)
+    results = ScriptResults.for_plan(plan, max_memory=budget)
     points = list(plan.points)
-    callback = on_iteration
+    save = None
     claims = None
-    if store is not None:
+    if store is not None:  # stored before the results keep them: they may refer to the store's copy
         points, save, claims = lookup(store, plan, results, retry_failed=retry_failed, timeout=timeout)
-
-        def callback(it: Iteration, res: ScriptResults) -> None:
-            save(it)
-            if on_iteration is not None:
-                on_iteration(it, res)
 
     if points:
         try:
@@ -198,8 +198,9 @@ def execute_plan(
                 timeout=timeout,
                 progress=progress,
                 cancel=cancel,
-                on_iteration=callback,
+                on_iteration=on_iteration,
                 executor=executor,
+                before_add=save,
                 claims=claims,
             )
         finally:
@@ -226,6 +227,7 @@ def run(
     cancel: CancelToken | None = None,
     cache: bool | str | os.PathLike[str] | RunStore | None = None,
     retry_failed: bool = False,
+    max_memory: int | str | None = "auto",
 ) -> ScriptResults:
     """Run a parameterised script exactly once, in a fresh process, with the given parameter values.
 
@@ -263,6 +265,12 @@ def run(
         unpickles objects: use only stores you wrote yourself.
     retry_failed : bool, default False
         Run again an iteration whose stored result is a failure.
+    max_memory : int, None or "auto", default "auto"
+        Bytes of large outputs the results hold in memory. Beyond them, each large output is kept
+        on disk (in the run store with ``cache=``, else in a private spill file removed with the
+        results) and loaded when it is looked up: ``sr[params][name]``. Scalars and small outputs
+        always stay in memory. ``"auto"``: the environment variable ``PY3R_SCRIPT_MAX_MEMORY``,
+        else 1 GiB. ``None`` keeps everything in memory, with a ``ResourceWarning`` past 1 GiB.
 
     Returns
     -------
@@ -287,7 +295,13 @@ def run(
     spec = _read(script_path)
     plan = plan_run(spec, params, outputs=outputs, stop_after_outputs=stop_after_outputs)
     results = execute_plan(
-        plan, cache=cache, retry_failed=retry_failed, engine=engine, timeout=timeout, cancel=cancel
+        plan,
+        cache=cache,
+        retry_failed=retry_failed,
+        engine=engine,
+        timeout=timeout,
+        cancel=cancel,
+        max_memory=max_memory,
     )
     _warn_failures(results, plan)
     return results
@@ -295,12 +309,16 @@ def run(
 
 def sensitivity(
     script_path: ScriptPath,
-    params: dict[str, list[Any]],
+    params: Mapping[str, Any] | Iterable[str] | None,
     *,
     nominal: dict[str, Any] | None = None,
     outputs: list[str] | None = None,
     stop_after_outputs: bool = False,
-    mode: Literal["independent", "grid"] = "independent",
+    mode: Literal["independent", "grid", "random", "lhs", "sobol", "morris"] = "independent",
+    n: int | None = None,
+    seed: int | None = None,
+    second_order: bool = False,
+    levels: int | None = None,
     workers: int = 1,
     timeout: float | None = None,
     executor: Any = None,
@@ -309,6 +327,7 @@ def sensitivity(
     cancel: CancelToken | None = None,
     cache: bool | str | os.PathLike[str] | RunStore | None = None,
     retry_failed: bool = False,
+    max_memory: int | str | None = "auto",
 ) -> ScriptResults:
     """Run a parameterised script repeatedly, sweeping flagged ``Param`` values.
 
@@ -325,7 +344,9 @@ def sensitivity(
     script_path : str or Path
         Path to a Python script containing ``Param`` and ``Output`` calls.
     params : dict of str to list
-        Mapping of parameter name to list of values to sweep.
+        Mapping of parameter name to list of values to sweep. For a sampled design (below), each
+        parameter's range ``(low, high)`` (a tuple) or list of choices (None: the range or choices
+        its ``Param`` declares), or a list of names whose declared ranges are used.
     nominal : dict, optional
         Nominal (baseline) values. Overrides script defaults. Required for any swept parameter that
         has no script default (independent mode), and for any required parameter not swept.
@@ -333,9 +354,23 @@ def sensitivity(
         Names of ``Output`` values to capture. Defaults to all outputs.
     stop_after_outputs : bool, default False
         If True, each process is stopped after the last requested output is captured.
-    mode : {"independent", "grid"}, default "independent"
+    mode : {"independent", "grid", "random", "lhs", "sobol", "morris"}, default "independent"
         "independent" varies one parameter at a time, holding the others at their nominal value;
-        "grid" tests every combination.
+        "grid" tests every combination. The others are sampled designs (SALib; no nominal point is
+        added), analysed by :meth:`ScriptResults.indices`: "random" and "lhs" (Latin hypercube)
+        run ``n`` points, "sobol" Saltelli's design of ``n`` base samples (``n * (D + 2)`` runs for
+        D parameters), "morris" ``n`` trajectories (``n * (D + 1)`` runs). Int parameters take
+        values of their step grid, choices are equally likely, and identical rows run once.
+    n : int, optional
+        The size of a sampled design (required there): points, base samples (a power of 2) or
+        trajectories.
+    seed : int, optional
+        Makes a sampled design reproducible (and served again from a run store); drawn at random
+        when omitted and kept in ``results.design.seed``.
+    second_order : bool, default False
+        ``mode="sobol"``: also estimate second-order indices (``n * (2D + 2)`` runs).
+    levels : int, optional
+        ``mode="morris"``: the number of grid levels (even; default 4).
     workers : int, default 1
         Iterations run at once on this machine (-1: one per core). Results do not depend on it.
     timeout : float, optional
@@ -354,6 +389,10 @@ def sensitivity(
         again after an interruption runs only the iterations that have no stored result.
     retry_failed : bool, default False
         Run again the iterations whose stored result is a failure.
+    max_memory : int, None or "auto", default "auto"
+        Bytes of large outputs the results hold in memory; beyond them, large outputs are kept on
+        disk and loaded on access (see :func:`run`). The progress bar shows the bytes of large
+        outputs received.
 
     Returns
     -------
@@ -382,11 +421,48 @@ def sensitivity(
     ...                  {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]}, mode="grid", progress=False)
     >>> len(sr)
     9
+
+    Sampled design: Morris screening of two declared ranges, 4 trajectories of 3 points each.
+
+    >>> sr = sensitivity("examples/open_field/pipeline.py", ["threshold", "centre_fraction"],
+    ...                  mode="morris", n=4, seed=1, outputs=["fraction_moving"], progress=False)
+    >>> sr.indices()[["param", "mu_star"]].round(3).values.tolist()
+    [['threshold', 0.969], ['centre_fraction', 0.0]]
     """
     spec = _read(script_path)
-    plan = plan_sweep(
-        spec, params, nominal=nominal, mode=mode, outputs=outputs, stop_after_outputs=stop_after_outputs
-    )
+    sampled = (n, seed, second_order, levels) != (None, None, False, None)
+    if mode in SAMPLED_MODES:
+        if n is None:
+            raise ValueError(
+                f"mode={mode!r} needs n=, the size of the design: points (random, lhs), base samples "
+                "(sobol: a power of 2, e.g. n=1024) or trajectories (morris, e.g. n=20)."
+            )
+        plan = plan_design(
+            spec,
+            params,
+            mode=mode,
+            n=n,
+            seed=seed,
+            second_order=second_order,
+            levels=levels,
+            nominal=nominal,
+            outputs=outputs,
+            stop_after_outputs=stop_after_outputs,
+        )
+    elif sampled:
+        raise ValueError(
+            f"n=, seed=, second_order= and levels= are options of sampled designs (mode='random', "
+            f"'lhs', 'sobol' or 'morris'); mode={mode!r} sweeps the lists of values given."
+        )
+    else:
+        plan = plan_sweep(
+            spec,
+            params,  # type: ignore[arg-type]  # plan_sweep refuses anything but a dict, saying so
+            nominal=nominal,
+            mode=mode,
+            outputs=outputs,
+            stop_after_outputs=stop_after_outputs,
+        )
     results = execute_plan(
         plan,
         cache=cache,
@@ -397,6 +473,7 @@ def sensitivity(
         timeout=timeout,
         progress=progress,
         cancel=cancel,
+        max_memory=max_memory,
     )
     _warn_failures(results, plan)
     return results

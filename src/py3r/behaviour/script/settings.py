@@ -14,23 +14,34 @@ from .exceptions import UsageError
 __all__ = ["env_number"]
 
 
-def env_number(name: str, default: float, *, what: str, integer: bool = False) -> float:
+def env_number(
+    name: str,
+    default: float | None,
+    *,
+    what: str,
+    integer: bool = False,
+    example: str | None = None,
+    unset: str | None = None,
+) -> float | None:
     """The positive number the environment variable ``name`` holds, or ``default`` when it is unset.
 
     Parameters
     ----------
     name : str
         The variable, e.g. ``"PY3R_SCRIPT_WORKER_IDLE"``.
-    default : float
+    default : float or None
         The value when the variable is unset or empty.
     what : str
         What the number counts, for the message: ``"seconds"``, ``"bytes"``.
     integer : bool, default False
         Whether only a whole number will do (the value is then an ``int``).
+    example, unset : str, optional
+        A value to suggest, and what leaving the variable unset means, for the message (by
+        default: the default).
 
     Returns
     -------
-    float or int
+    float or int or None
         The value.
 
     Raises
@@ -55,7 +66,7 @@ def env_number(name: str, default: float, *, what: str, integer: bool = False) -
     """
     text = os.environ.get(name, "").strip()
     if not text:
-        return int(default) if integer else default
+        return int(default) if integer and default is not None else default
     value: float | None
     try:
         value = int(text) if integer else float(text)
@@ -63,9 +74,11 @@ def env_number(name: str, default: float, *, what: str, integer: bool = False) -
         value = None
     if value is None or not math.isfinite(value) or value <= 0:
         kind = "whole number" if integer else "number"
-        shown = str(int(default)) if integer or float(default).is_integer() else f"{default:g}"
+        if example is None and default is not None:
+            example = str(int(default)) if integer or float(default).is_integer() else f"{default:g}"
+        unset = unset or f"the default ({example})"
         raise UsageError(
             f"The environment variable {name} must be a positive {kind} of {what}; got {text!r}. "
-            f"Set a {kind}, e.g. {name}={shown}, or unset it for the default ({shown})."
+            f"Set a {kind}, e.g. {name}={example}, or unset it for {unset}."
         )
     return value

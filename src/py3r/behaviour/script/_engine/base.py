@@ -1,8 +1,9 @@
 """The engine interface: how one iteration's fresh process is started.
 
 An engine takes plain data only (a :class:`Preload` to get ready, a :class:`Task` per iteration) and
-hands back a :class:`Job`: the read end of the iteration's result pipe, its stdout/stderr files and
-a way to learn its exit status and to kill its process group. What an engine can do is declared on
+hands back a :class:`Job`: the owner's end of the iteration's result channel (a Unix socket pair from
+:func:`channel`, so that an output's shared memory can travel with its frame), its stdout/stderr
+files and a way to learn its exit status and to kill its process group. What an engine can do is declared on
 its class (:attr:`Engine.retry_unstarted`), never probed. Scheduling, timeouts, cancellation and
 turning what happened into results live in the execution loop, once for every engine.
 """
@@ -13,6 +14,8 @@ import contextlib
 import os
 import pickle
 import signal
+import socket
+import sys
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -22,6 +25,19 @@ from .._worker.protocol import Task
 
 #: Bytes of stdout/stderr kept per iteration (the tail; the rest is counted, not kept).
 LOG_TAIL_BYTES = 256 * 1024
+#: Descriptors one receive may bring (each output in shared memory brings one).
+_MAX_FDS = 16
+_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+
+
+def channel() -> tuple[int, int]:
+    """A new result channel: ``(owner's end, iteration's end)``, both close-on-exec.
+
+    A Unix stream socket pair: frames are written to it like to a pipe, and a frame may carry a
+    file descriptor (an output's shared memory segment).
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    return ours.detach(), theirs.detach()
 
 
 class Job(ABC):
@@ -30,11 +46,29 @@ class Job(ABC):
     def __init__(self, result_fd: int, stdout: IO[bytes], stderr: IO[bytes]) -> None:
         os.set_blocking(result_fd, False)
         self.result_fd = result_fd
+        try:
+            self._sock: socket.socket | None = socket.socket(fileno=result_fd)
+            self._sock.setblocking(False)
+        except OSError:  # a pipe: it carries no descriptors
+            self._sock = None
         self.stdout = stdout
         self.stderr = stderr
         #: The pid of the process running the script (leader of its process group), once known.
         self.pid: int | None = None
         self._status: int | None = None
+
+    def receive_into(self, view: memoryview) -> tuple[int, list[int]]:
+        """Receive into ``view`` without blocking: bytes received (0 at end of stream) and the
+        descriptors that came with them. Raises :class:`BlockingIOError` when nothing is there."""
+        if self._sock is None:
+            return os.readv(self.result_fd, [view]), []
+        n, ancillary, _flags, _ = self._sock.recvmsg_into([view], socket.CMSG_SPACE(_MAX_FDS * 4), _CLOEXEC)
+        fds: list[int] = []
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                whole = len(data) - len(data) % 4
+                fds.extend(int.from_bytes(data[i : i + 4], sys.byteorder) for i in range(0, whole, 4))
+        return n, fds
 
     def set_status(self, status: int) -> None:
         """Record the wait status reported for the process."""
@@ -59,7 +93,10 @@ class Job(ABC):
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            os.close(self.result_fd)
+            if self._sock is not None:
+                self._sock.close()
+            else:
+                os.close(self.result_fd)
         self.stdout.close()
         self.stderr.close()
 

@@ -26,7 +26,7 @@ from typing import IO
 from .._worker.protocol import MESSAGE, FrameReader, Task
 from ..exceptions import WorkerStartError
 from ..settings import env_number
-from .base import Engine, Job, Preload
+from .base import Engine, Job, Preload, channel
 
 #: Seconds a worker waits for work before it exits (PY3R_SCRIPT_WORKER_IDLE overrides).
 DEFAULT_IDLE = 600.0
@@ -153,7 +153,7 @@ class WarmWorker:
         if not data:
             self._failed("exited while starting")
             return
-        for kind, payload in self._reader.feed(data):
+        for kind, payload, _ in self._reader.feed(data):
             if kind == MESSAGE:
                 import pickle
 
@@ -169,7 +169,7 @@ class WarmWorker:
         self.kill()
 
     def submit(self, fds: list[int]) -> None:
-        """Ask for an iteration: result pipe, stdout, stderr and task file descriptors."""
+        """Ask for an iteration: result channel, stdout, stderr and task file descriptors."""
         with self._lock:
             socket.send_fds(self.sock, [b"R"], fds)
             self.running += 1
@@ -328,7 +328,7 @@ class ForkEngine(Engine):
         self.preload: Preload | None = None
         #: Seconds a new worker waits for work before it exits (read now: a bad value is reported
         #: before anything runs).
-        self.idle = env_number("PY3R_SCRIPT_WORKER_IDLE", DEFAULT_IDLE, what="seconds")
+        self.idle = env_number("PY3R_SCRIPT_WORKER_IDLE", DEFAULT_IDLE, what="seconds") or DEFAULT_IDLE
 
     def prepare(
         self, preload: Preload, *, deadline: float | None = None, cancel_fd: int | None = None
@@ -344,7 +344,7 @@ class ForkEngine(Engine):
         worker = self.worker
         assert worker is not None, "prepare() comes first"
         task_file, out, err = self.files(task)
-        read_fd, write_fd = os.pipe()
+        read_fd, write_fd = channel()
         job_worker: WarmWorker | None = worker
         try:
             worker.submit([write_fd, out.fileno(), err.fileno(), task_file.fileno()])

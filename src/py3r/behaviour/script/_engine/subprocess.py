@@ -12,7 +12,7 @@ import sys
 from typing import IO
 
 from .._worker.protocol import Task
-from .base import Engine, Job
+from .base import Engine, Job, channel
 from .lifeline import life_read_fd
 
 
@@ -39,7 +39,7 @@ class SubprocessEngine(Engine):
 
     def start(self, task: Task) -> Job:
         task_file, out, err = self.files(task)
-        read_fd, write_fd = os.pipe()
+        read_fd, write_fd = channel()
         life = life_read_fd()
         try:
             proc = subprocess.Popen(

@@ -28,6 +28,7 @@ from typing import Any
 from .._engine import Preload, get_engine
 from .._worker.protocol import Task
 from ..iteration import Failure, Iteration
+from ..payload import Payload
 from ..plan import Point
 from .cancel import CancelToken
 from .local import LocalLoop
@@ -110,6 +111,10 @@ def _run_remote(
         finished.set()
     it = arrived[0] if arrived else _cancelled(point, "The iteration was cancelled before it started.")
     it.info["worker"] = where
+    for name, value in it.outputs.items():
+        if isinstance(value, Payload):  # Dask's own transport takes it from here
+            it.outputs[name] = value.value
+            value.close()
     return cloudpickle.dumps(it.to_record())
 
 

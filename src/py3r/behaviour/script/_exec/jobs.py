@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .._engine import Preload
-from .._worker.protocol import DEFAULT_OUTPUT_LIMIT, Task
+from .._worker.protocol import Task
 from ..plan import Plan, Point
 from ..settings import env_number
 from ..spec import ScriptSpec
@@ -24,13 +24,24 @@ def make_task(plan: Plan, point: Point, *, threads: int | None) -> Task:
         stop_after=plan.stop_after_outputs,
         cwd=os.getcwd(),
         env=dict(os.environ),
-        output_limit=int(
-            env_number("PY3R_SCRIPT_MAX_OUTPUT_BYTES", DEFAULT_OUTPUT_LIMIT, what="bytes", integer=True)
-        ),
+        output_limit=_output_limit(),
         threads=threads,
         extra=dict(spec.extra.get("task", {})),
         required=plan.explicit_outputs,
     )
+
+
+def _output_limit() -> int | None:
+    """PY3R_SCRIPT_MAX_OUTPUT_BYTES: the largest output (pickled) an iteration may send; unset, none."""
+    limit = env_number(
+        "PY3R_SCRIPT_MAX_OUTPUT_BYTES",
+        None,
+        what="bytes",
+        integer=True,
+        example="2000000000",
+        unset="no limit",
+    )
+    return None if limit is None else int(limit)
 
 
 def preload_of(spec: ScriptSpec) -> Preload:

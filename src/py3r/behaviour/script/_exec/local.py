@@ -1,7 +1,8 @@
 """The local loop: scheduling, streaming outputs, timeouts, cancellation, failure causes.
 
-One event loop in the calling thread watches every running iteration's result pipe. It starts up to
-``workers`` iterations at once, unpickles outputs as they arrive, enforces ``timeout=``, and turns
+One event loop in the calling thread watches every running iteration's result channel. It starts up
+to ``workers`` iterations at once, loads outputs as they arrive (a large one's buffers mapped from
+the shared memory it came in, not copied), enforces ``timeout=``, and turns
 what happened (a terminal frame, an exit code, a signal) into an :class:`Iteration`. Whatever ends the
 loop (normal end, Ctrl-C, a Cancel from another thread, an exception), every process it started is
 killed with its process group before it returns.
@@ -20,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .._engine import Engine, Job, Preload, get_engine
-from .._worker.protocol import MESSAGE, OUTPUT, FrameReader, Task
+from .._worker.protocol import MESSAGE, OUTPUT, SHARED, FrameReader, ProtocolError, Task
 from ..exceptions import WorkerStartError, warn
 from ..iteration import Failure, Iteration
+from ..payload import Payload
 from ..plan import Point
 from .cancel import CancelToken
 from .outcome import Ending, failure_of
@@ -49,6 +51,17 @@ class Claims(Protocol):
         ...  # pragma: no cover - a protocol
 
 
+def _memory_size() -> int | None:
+    """Bytes of memory this machine has: no frame can be larger (a larger length is garbage)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+_MAX_FRAME = _memory_size()
+
+
 class _Cancelled(Exception):
     pass
 
@@ -63,7 +76,7 @@ class _Run:
     t0: float
     deadline: float | None
     ending: Ending = field(default_factory=Ending)
-    reader: FrameReader = field(default_factory=FrameReader)
+    reader: FrameReader = field(default_factory=lambda: FrameReader(_MAX_FRAME))
     frames: int = 0
     t_end: float | None = None
     eof: bool = False
@@ -97,6 +110,7 @@ class LocalLoop:
         timeout: float | None = None,
         cancel: CancelToken | None = None,
         label: str = "the script",
+        on_output: Callable[[int], None] | None = None,
         claims: Claims | None = None,
     ) -> None:
         self.engine = engine
@@ -106,6 +120,8 @@ class LocalLoop:
         self.timeout = timeout
         self.cancel = cancel
         self.label = label
+        #: Called with the pickled size of each output as it arrives (progress of bytes received).
+        self.on_output = on_output
         self.sel = selectors.DefaultSelector()
         self.running: dict[int, _Run] = {}  # every process not yet reaped, by result fd
         self.pending: deque[tuple[Point, Task, int]] = deque()  # (point, task, retries) not started
@@ -237,11 +253,13 @@ class LocalLoop:
         del self.running[run.job.result_fd]
         run.job.killpg(signal.SIGKILL)  # anything the script left running goes too
         if not run.frames and not run.ending.cancelled and run.retries < 1 and self.engine.retry_unstarted:
+            run.reader.close()
             run.job.close()  # the worker never saw the request (it had just gone idle)
             self.pending.appendleft((run.point, run.task, run.retries + 1))
             return
         code = run.job.poll()
         stdout, stderr, _, _ = run.job.read_logs()
+        run.reader.close()  # segments of outputs whose frames were cut short
         run.job.close()
         if run.iteration is None:
             self._record(run, code, stderr)
@@ -256,31 +274,30 @@ class LocalLoop:
         self.on_iteration(it)
 
     def _read(self, run: _Run) -> None:
-        fd = run.job.result_fd
         ending = run.ending
-        while True:
+        while not run.eof:
             try:
-                data = os.read(fd, 1 << 20)
+                n, fds = run.job.receive_into(run.reader.buffer())
             except BlockingIOError:
                 return
-            if not data:
+            except OSError:  # the channel broke: as good as its end
+                n, fds = 0, []
+            run.reader.fds.extend(fds)
+            if not n:
                 run.eof = True
+                run.reader.close()
                 return
-            for kind, payload in run.reader.feed(data):
+            try:
+                frames = run.reader.received(n)
+            except ProtocolError as exc:
+                self._garbled(run, exc)
+                return
+            for kind, body, fd in frames:
                 run.frames += 1
-                if kind == OUTPUT:
-                    name, _, blob = payload.partition(b"\0")
-                    try:
-                        ending.outputs[name.decode()] = pickle.loads(blob)
-                    except Exception as exc:
-                        ending.error = ending.error or {
-                            "kind": "unpicklable",
-                            "message": f"Output {name.decode()!r} arrived but could not be loaded in this "
-                            f"process: {type(exc).__name__}: {exc}.",
-                        }
-                        run.t_end = time.monotonic()
+                if kind in (OUTPUT, SHARED):
+                    self._output(run, kind, body, fd)
                 elif kind == MESSAGE:
-                    message = pickle.loads(payload)
+                    message = pickle.loads(body)
                     what = message[0]
                     if what == "started":
                         run.job.pid = message[1]
@@ -292,6 +309,46 @@ class LocalLoop:
                         run.t_end = time.monotonic()
                     elif what == "exit":
                         run.job.set_status(message[1])
+
+    def _output(self, run: _Run, kind: int, body: bytearray, fd: int | None) -> None:
+        ending = run.ending
+        try:
+            name, payload = Payload.received(kind, body, fd)
+        except ProtocolError as exc:
+            if fd is not None:
+                os.close(fd)
+            self._garbled(run, exc)
+            return
+        try:
+            payload.value  # noqa: B018 (loaded now: an output that cannot be is a failure now)
+        except Exception as exc:
+            payload.close()
+            ending.error = ending.error or {
+                "kind": "unpicklable",
+                "message": f"Output {name!r} arrived but could not be loaded in this "
+                f"process: {type(exc).__name__}: {exc}.",
+            }
+            run.t_end = time.monotonic()
+            return
+        old = ending.outputs.get(name)
+        if isinstance(old, Payload):
+            old.close()  # output again: the last value wins
+        ending.outputs[name] = payload
+        if self.on_output is not None:
+            self.on_output(payload.nbytes)
+
+    def _garbled(self, run: _Run, exc: ProtocolError) -> None:
+        """Something that is no frame came down the channel: nothing after it can be trusted."""
+        run.ending.error = run.ending.error or {
+            "kind": "worker",
+            "message": "The result channel of this iteration carried data that is not the library's "
+            f"({exc}): something in the script's process wrote to a file descriptor it did not open. "
+            "Outputs sent after that point are lost.",
+        }
+        run.t_end = time.monotonic()
+        run.eof = True
+        run.reader.close()
+        run.job.killpg(signal.SIGKILL)
 
     # The loop ------------------------------------------------------------------------------------
     def _wait(self) -> float:

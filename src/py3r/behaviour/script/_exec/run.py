@@ -31,6 +31,7 @@ def execute(
     cancel: CancelToken | None = None,
     on_iteration: Callable[[Iteration, ScriptResults], None] | None = None,
     executor: Any = None,
+    before_add: Callable[[Iteration], object] | None = None,
     claims: Claims | None = None,
 ) -> None:
     """Run ``points`` of ``plan`` and add each iteration to ``results`` the moment it is known.
@@ -39,6 +40,8 @@ def execute(
     added as cancelled and ``results.interrupted`` is set; every process started is gone on return.
     ``executor`` (a Dask client, a scheduler address or a ``concurrent.futures`` executor) runs
     each point as one task there instead; ``engine`` and ``workers`` are then the cluster's business.
+    ``before_add`` sees each iteration with its outputs as they arrived, before the results decide
+    what to keep in memory (the run store writes them then, so that results can refer to its copy).
     ``claims`` (a run store's leases) makes local runs wait for points another process is
     computing, and take their stored results, instead of computing them again.
     """
@@ -49,6 +52,8 @@ def execute(
     )
 
     def arrived(it: Iteration) -> None:
+        if before_add is not None:
+            before_add(it)
         results.add(it)
         if bar is not None:
             bar.update(it.ok)
@@ -69,6 +74,7 @@ def execute(
                 timeout=timeout,
                 cancel=cancel,
                 label=plan.spec.display_path,
+                on_output=bar.received if bar is not None else None,
                 claims=claims,
             )
             interrupted, unfinished = loop.run(work)

@@ -26,14 +26,8 @@ from typing import Any, NoReturn
 
 from .. import param as _param
 from .._types import MISSING
-from .protocol import (
-    PIPES_CLOSED_EXIT,
-    PIPES_CLOSED_NOTE,
-    Task,
-    frame_message,
-    frame_output_header,
-    write_all,
-)
+from .protocol import PIPES_CLOSED_EXIT, PIPES_CLOSED_NOTE, Task, frame_message, output_header, write_all
+from .transfer import Sender, pickled
 
 _THREAD_VARS = (
     "OMP_NUM_THREADS",
@@ -148,6 +142,7 @@ class _Hook:
     def __init__(self, task: Task, result_fd: int, script_dir: str) -> None:
         self.task = task
         self.fd = result_fd
+        self.sender = Sender(result_fd)
         self.script_dir = script_dir
         self.delivered: set[str] = set()
         self.wanted = set(task.capture) if task.capture is not None else None
@@ -182,7 +177,7 @@ class _Hook:
 
         self._register_local_modules(cloudpickle)
         try:
-            data = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            data, buffers = pickled(value, cloudpickle)
         except Exception as exc:
             self.fail(
                 "unpicklable",
@@ -191,19 +186,27 @@ class _Hook:
                 "DataFrame or a summary number).",
                 name=name,
             )
-        if len(data) > self.task.output_limit:
+        size = len(data) + sum(b.nbytes for b in buffers)
+        limit = self.task.output_limit
+        if limit is not None and size > limit:
             self.fail(
                 "too_large",
-                f"Output {name!r} is {len(data) / 2**20:.1f} MiB when pickled, above the limit of "
-                f"{self.task.output_limit / 2**20:.0f} MiB. Output a smaller value, or raise the limit "
-                "with the environment variable PY3R_SCRIPT_MAX_OUTPUT_BYTES.",
+                f"Output {name!r} is {size:,} bytes ({size / 2**20:.1f} MiB) when pickled, above the "
+                f"limit of {limit:,} bytes ({limit / 2**20:.1f} MiB) set by the environment variable "
+                "PY3R_SCRIPT_MAX_OUTPUT_BYTES. Output a smaller value, or raise the limit (or unset "
+                "the variable: by default there is none).",
                 name=name,
             )
-        self._write(frame_output_header(name, len(data)))
-        self._write(data)
+        if not _intact(self.fd):
+            _pipes_closed()
+        try:
+            self.sender.send(name, data, buffers)
+        except OSError:  # the owner stopped reading (it died, or gave up on this iteration)
+            _orphaned()
+        del data, buffers
         self.delivered.add(name)
         if self.task.stop_after and self.delivered >= (self.wanted or set()) and self.wanted is not None:
-            # The value is in the pipe: stop here, inside the Output call, before the next statement.
+            # The value is in the channel: stop here, inside the Output call, before the next statement.
             self.send("done", {"stopped": True})
             _hard_exit(0)
 
@@ -256,9 +259,9 @@ def rehearse() -> None:
 
     task = Task("/rehearsal.py", "x = 1\n", {"a": 1.0}, ("y",), False, os.getcwd(), dict(os.environ))
     task = pickle.loads(pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
-    cloudpickle.dumps({"a": [1.0, "x"], "b": None}, protocol=pickle.HIGHEST_PROTOCOL)
+    pickled({"a": [1.0, "x"], "b": None}, cloudpickle)
     frame_message("started", 0)
-    frame_output_header("y", 1)
+    output_header(ord("O"), "y", 1, [])
     _ = os.environ.keys() - task.env.keys()
     exec(compile(task.source, task.script_path, "exec", dont_inherit=True), {"__builtins__": __builtins__})
     types.ModuleType("__main__")

@@ -23,17 +23,20 @@ from typing import Any
 
 from .. import (
     CancelToken,
+    Outputs,
     ScriptResults,
+    ScriptSpec,
     execute_plan,
     history,
     open_store,
+    plan_design,
     plan_run,
     plan_sweep,
     read_script,
 )
 from ..exceptions import IterationFailedWarning, StoreWarning, SweepInterruptedWarning, UsageError
 from ..values import is_scalar, parse_value, split_names
-from .options import split_script_and_cache
+from .options import parse_size, split_script_and_cache
 
 __all__ = ["main"]
 
@@ -82,6 +85,9 @@ class _Stop:
 #: What a command does once its input is checked: returns the exit status.
 Job = Callable[[_Stop], int]
 
+#: The modes of sampled designs, whose report is a table of sensitivity indices.
+SAMPLED = ["random", "lhs", "sobol", "morris"]
+
 #: Raised by checking a command's input: the user's to fix (exit status 2).
 USER_ERRORS = (OSError, SyntaxError, ValueError, TypeError, ImportError)
 
@@ -126,15 +132,34 @@ def _parser() -> argparse.ArgumentParser:
         help="reuse and keep results in a run store (default DIR: .py3r-runs, or $PY3R_SCRIPT_STORE)",
     )
     common.add_argument("--retry-failed", action="store_true", help="rerun iterations stored as failed")
+    common.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="large outputs held in memory at most, e.g. 2G; beyond it they are kept on disk "
+        "(default: $PY3R_SCRIPT_MAX_MEMORY, else 1G; none: no limit)",
+    )
 
     p = sub.add_parser("run", parents=[common], help="run a script once with parameter values")
     p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a parameter value")
     p.add_argument("--stop-after-outputs", action="store_true", help="stop once the outputs are captured")
 
     p = sub.add_parser("sweep", parents=[common], help="run a script over parameter values")
-    p.add_argument("-p", "--param", action="append", metavar="NAME=V1,V2", help="values to sweep")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        metavar="NAME=V1,V2",
+        help="values to sweep; for a sampled design NAME=LOW:HIGH (a range), NAME=A,B (choices) or NAME "
+        "(its declared range); without -p a design samples every declared range",
+    )
     p.add_argument("--nominal", action="append", metavar="NAME=VALUE", help="a nominal (fixed) value")
-    p.add_argument("--mode", choices=["independent", "grid"], default="independent")
+    p.add_argument("--mode", choices=["independent", "grid", *SAMPLED], default="independent")
+    p.add_argument(
+        "-n", type=int, metavar="N", help="size of a sampled design (points, base samples, trajectories)"
+    )
+    p.add_argument("--seed", type=int, metavar="S", help="seed of a sampled design (default: a new one)")
+    p.add_argument("--second-order", action="store_true", help="--mode sobol: second-order indices too")
+    p.add_argument("--levels", type=int, metavar="L", help="--mode morris: grid levels (even; default 4)")
     p.add_argument(
         "--workers", type=int, default=-1, metavar="N", help="iterations at once (default -1: one per core)"
     )
@@ -233,6 +258,7 @@ def _run(args: argparse.Namespace) -> Job:
         spec, params, outputs=split_names(args.outputs), stop_after_outputs=args.stop_after_outputs
     )
     store = open_store(args.cache)
+    budget = _max_memory(args)
 
     def job(stop: _Stop) -> int:
         sr = execute_plan(
@@ -241,10 +267,11 @@ def _run(args: argparse.Namespace) -> Job:
             engine=args.engine,
             cache=store,
             retry_failed=args.retry_failed,
+            max_memory=budget,
             cancel=stop.token,
         )
         it = sr.iterations[0]
-        for name, value in it.outputs.items():
+        for name, value in Outputs(it).items():  # one kept on disk is loaded to be shown
             text = repr(value) if is_scalar(value) else f"{type(value).__name__}\n{value!r}"
             print(f"{name} = {text}")
         if it.failure is not None:
@@ -255,23 +282,64 @@ def _run(args: argparse.Namespace) -> Job:
     return job
 
 
+def _design_params(spec: ScriptSpec, items: Sequence[str] | None) -> dict[str, Any] | None:
+    """``-p`` of a sampled design: ``name=low:high`` a range, ``name=a,b`` choices, ``name`` declared."""
+    if not items:
+        return None
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep:
+            params[name] = None
+        elif ":" in text and spec.params.get(name) and spec.params[name].type not in ("str", "bool"):
+            low, _, high = text.partition(":")
+            params[name] = (parse_value(spec, name, low), parse_value(spec, name, high))
+        else:
+            params[name] = [parse_value(spec, name, part) for part in text.split(",")]
+    return params
+
+
 def _sweep(args: argparse.Namespace) -> Job:
     spec = read_script(args.script)
-    swept: dict[str, list[Any]] = {}
-    for name, text in _pairs(args.param, "-p"):
-        swept[name] = [parse_value(spec, name, part) for part in text.split(",")]
-    if not swept:
-        raise UsageError("sweep needs at least one -p NAME=V1,V2,... to sweep.")
     nominal = {name: parse_value(spec, name, text) for name, text in _pairs(args.nominal, "--nominal")}
-    plan = plan_sweep(
-        spec,
-        swept,
-        nominal=nominal,
-        mode=args.mode,
-        outputs=split_names(args.outputs),
-        stop_after_outputs=args.stop_after_outputs,
-    )
+    sampled = args.mode in SAMPLED
+    if sampled:
+        if args.n is None:
+            raise UsageError(f"--mode {args.mode} needs -n N, the size of the design.")
+        plan = plan_design(
+            spec,
+            _design_params(spec, args.param),
+            mode=args.mode,
+            n=args.n,
+            seed=args.seed,
+            second_order=args.second_order,
+            levels=args.levels,
+            nominal=nominal,
+            outputs=split_names(args.outputs),
+            stop_after_outputs=args.stop_after_outputs,
+        )
+    else:
+        if (args.n, args.seed, args.second_order, args.levels) != (None, None, False, None):
+            raise UsageError(
+                "-n, --seed, --second-order and --levels are options of sampled designs "
+                f"(--mode {'|'.join(SAMPLED)})."
+            )
+        swept: dict[str, list[Any]] = {}
+        for name, text in _pairs(args.param, "-p"):
+            swept[name] = [parse_value(spec, name, part) for part in text.split(",")]
+        if not swept:
+            raise UsageError("sweep needs at least one -p NAME=V1,V2,... to sweep.")
+        plan = plan_sweep(
+            spec,
+            swept,
+            nominal=nominal,
+            mode=args.mode,
+            outputs=split_names(args.outputs),
+            stop_after_outputs=args.stop_after_outputs,
+        )
     store = open_store(args.cache)
+    budget = _max_memory(args)
     if args.plot:
         _need(
             "matplotlib",
@@ -291,27 +359,43 @@ def _sweep(args: argparse.Namespace) -> Job:
             cache=store,
             retry_failed=args.retry_failed,
             executor=args.scheduler or None,
+            max_memory=budget,
         )
-        return _report(args, sr, stop)
+        return _report(args, sr, stop, sampled=sampled)
 
     return job
 
 
-def _report(args: argparse.Namespace, sr: ScriptResults, stop: _Stop) -> int:
+def _print_table(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool) -> int:
+    """Print the table of iterations, or a sampled design's indices; 1 when there are none to print."""
     import pandas as pd
 
     scalars = sr.scalar_outputs()
-    table = sr.to_dataframe(outputs=scalars)
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500):
-        print(table.to_string(index=False) if len(table) else "(no completed iterations)")
+        if not sampled:
+            table = sr.to_dataframe(outputs=scalars)
+            print(table.to_string(index=False) if len(table) else "(no completed iterations)")
+        else:
+            try:
+                table = sr.indices()
+            except ValueError as exc:  # failed points or an interrupted design: listed below
+                print(f"(no indices: {exc})")
+                return 1
+            runs = len(sr.design.sample) if sr.design else len(sr)
+            print(f"{table.attrs['method']} indices of {runs} runs ({len(sr)} distinct points):")
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     others = [n for n in sr.output_names if n not in scalars]
     if others:
         print(f"\nNot shown (not scalars): {', '.join(others)}")
+    return 0
+
+
+def _report(args: argparse.Namespace, sr: ScriptResults, stop: _Stop, *, sampled: bool = False) -> int:
+    status = _print_table(args, sr, sampled=sampled)
     if args.csv:
-        sr.to_dataframe(outputs=scalars, include_failed=True).to_csv(args.csv, index=False)
+        sr.to_dataframe(outputs=sr.scalar_outputs(), include_failed=True).to_csv(args.csv, index=False)
         print(f"\nWrote {args.csv}")
-    status = 0
-    if args.plot and len(table):
+    if args.plot and any(it.ok for it in sr.iterations):
         try:
             fig = sr.plot()
         except ValueError as exc:  # nothing numeric to plot: the table above still stands
@@ -333,6 +417,13 @@ def _report(args: argparse.Namespace, sr: ScriptResults, stop: _Stop) -> int:
             print(f"  {it.params}: {it.failure.message}", file=sys.stderr)
         return stop.status if sr.interrupted else 1
     return status
+
+
+def _max_memory(args: argparse.Namespace) -> int | None:
+    """``--max-memory``, checked now, as is the environment variable it defaults to."""
+    if args.max_memory is None:
+        return ScriptResults([], []).max_memory  # what "auto" means: PY3R_SCRIPT_MAX_MEMORY, else 1 GiB
+    return parse_size(args.max_memory, "--max-memory")
 
 
 def _need(module: str, message: str) -> None:

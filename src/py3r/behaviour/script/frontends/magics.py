@@ -22,6 +22,9 @@ from .options import split_script_and_cache
 __all__ = ["ScriptMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 _SEQUENCES = (list, tuple, range)
+_SWEEPS = ["independent", "grid"]
+#: Sampled designs: a cell line ``name = (low, high)`` is a range, a list gives choices.
+_SAMPLED = ["random", "lhs", "sobol", "morris"]
 
 
 def _strip(path: str) -> str:
@@ -39,7 +42,10 @@ def _spec(path: str) -> ScriptSpec:
 
 
 def _as_values(name: str, value: Any) -> tuple[str, Any]:
-    """``("sweep", [values])`` for a list-like, ``("nominal", value)`` for a scalar."""
+    """``("sweep", [values])`` for a list-like (a tuple stays a tuple: a sampled design's range),
+    ``("nominal", value)`` for a scalar."""
+    if isinstance(value, tuple):
+        return "sweep", value
     if isinstance(value, _SEQUENCES) or type(value).__name__ in ("ndarray", "Series", "Index"):
         values = value.tolist() if hasattr(value, "tolist") else list(value)
         return "sweep", values
@@ -120,7 +126,11 @@ class ScriptMagics(Magics):
 
     @magic_arguments()
     @argument("script", nargs="?", help="the script to sweep")
-    @argument("--mode", choices=["independent", "grid"], default="independent", help="sweep mode")
+    @argument("--mode", choices=[*_SWEEPS, *_SAMPLED], default="independent", help="sweep mode")
+    @argument("-n", type=int, help="size of a sampled design (points, base samples, trajectories)")
+    @argument("--seed", type=int, help="seed of a sampled design (default: a new one)")
+    @argument("--second-order", action="store_true", help="--mode sobol: second-order indices too")
+    @argument("--levels", type=int, help="--mode morris: grid levels (even; default 4)")
     @argument("--outputs", metavar="A,B", help="outputs to capture (default: all)")
     @argument("--workers", type=int, default=-1, help="iterations at once (default -1: one per core)")
     @argument("--timeout", type=float, help="seconds before an iteration is stopped")
@@ -145,6 +155,14 @@ class ScriptMagics(Magics):
             %%sweep examples/open_field/pipeline.py --mode grid -o sr
             smooth_window = [3, 5, 7]
             threshold = np.linspace(0.5, 1.0, 6)
+
+        A sampled design (``--mode sobol|morris|lhs|random -n N [--seed S]``) takes a range per line,
+        ``threshold = (0.5, 8.0)``, or a list of choices; with no line, every declared range. It shows
+        the table of sensitivity indices and their plot::
+
+            %%sweep examples/open_field/pipeline.py --mode morris -n 20 --seed 1 -o sr
+            threshold = (0.5, 8.0)
+            smooth_window = (1, 21)
         """
         try:
             args = parse_argstring(self.sweep, line)
@@ -158,17 +176,23 @@ class ScriptMagics(Magics):
         path = _strip(args.script)
         spec = _spec(path)
         swept, nominal = parse_sweep_cell(spec, cell, self.shell.user_ns if self.shell else {})
-        if not swept:
+        sampled = args.mode in _SAMPLED
+        if not swept and not sampled:
             raise UsageError(
                 "Nothing to sweep: assign a list of values to at least one parameter of "
                 f"{spec.display_path}, e.g. {next(iter(spec.params), 'name')} = [1, 2, 3]."
             )
+        design: dict[str, Any] = {"n": args.n, "seed": args.seed, "levels": args.levels}
+        design = {k: v for k, v in design.items() if v is not None}
+        if args.second_order:
+            design["second_order"] = True
         try:
             sr = sensitivity(
                 path,
-                swept,
+                swept or None,
                 nominal=nominal,
                 mode=args.mode,
+                **design,
                 outputs=split_names(args.outputs),
                 workers=args.workers,
                 timeout=args.timeout,
@@ -182,7 +206,13 @@ class ScriptMagics(Magics):
             self.shell.user_ns[args.out] = sr
         from IPython.display import display
 
-        display(sr)
+        if sampled:
+            try:
+                display(sr.indices())
+            except ValueError as exc:  # failed points or an interrupted design
+                print(f"(No indices: {exc})")
+        else:
+            display(sr)
         if not args.no_plot:
             try:
                 fig = sr.plot()

@@ -32,7 +32,9 @@ from typing import Any, TypeVar
 
 from ..exceptions import StoreWarning, warn
 from ..iteration import Iteration
+from ..payload import Bytes, Payload
 from ..plan import Plan
+from .blob import StoredOutput, StoreSource, read_signed, write_blob
 from .indexfile import INSERT, STALE_AFTER, IndexFile
 from .lease import HOST, holder_alive, process_start
 from .repair import problem_of, row_of
@@ -99,27 +101,62 @@ class RunStore(IndexFile):
             ):
                 return None
             try:
-                data = self._blob(key, digest).read_bytes()
-            except FileNotFoundError:
-                problem = "its file is missing"
-            except OSError as exc:
-                problem = f"its file cannot be read ({type(exc).__name__}: {exc})"
-            else:
-                if len(data) != size:
-                    problem = f"its file is truncated ({len(data)} of {size} bytes)"
-                elif not hmac.compare_digest(self._sign(key, data), digest):
-                    problem = "its file does not match its signature (corrupted, or written with another key)"
-                else:
-                    try:
-                        return _stored_iteration(pickle.loads(data))
-                    except Exception as exc:
-                        problem = f"it cannot be loaded ({type(exc).__name__}: {exc})"
+                return self._read_entry(key, digest, size)
+            except _Unusable as exc:
+                problem = str(exc)
             if self._row(key) != row:
                 continue  # replaced meanwhile: read the new entry
             shown = json.loads(params)
             self._drop(key, digest, f"the stored result of {script} for {shown} was ignored: {problem}")
             return None
         return None
+
+    def _read_entry(self, key: str, digest: str, size: int) -> Iteration:
+        """The stored iteration of an entry, its file checked whole against its signature."""
+        try:
+            fd = os.open(self._blob(key, digest), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise _Unusable("its file is missing") from None
+        except OSError as exc:  # permission denied, a folder in its place
+            raise _Unusable(f"its file cannot be read ({type(exc).__name__}: {exc})") from None
+        try:
+            actual = os.fstat(fd).st_size
+            if actual != size:
+                raise _Unusable(f"its file is truncated ({actual} of {size} bytes)")
+            mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
+            try:
+                packed, data = read_signed(fd, size, mac)
+                problem = None
+            except ValueError as exc:
+                packed, data, problem = True, b"", str(exc)
+            if not hmac.compare_digest(mac.hexdigest(), digest):
+                raise _Unusable(
+                    "its file does not match its signature (corrupted, or written with another key)"
+                )
+            if problem is not None:
+                raise _Unusable(f"it cannot be loaded ({problem})")
+            try:
+                if not packed:
+                    return _stored_iteration(pickle.loads(data))  # the layout of earlier versions
+                record = pickle.loads(data)
+                source = StoreSource(self, key, digest)
+                outputs = record["outputs"]
+                for name, value in outputs.items():
+                    if isinstance(value, StoredOutput):
+                        outputs[name] = source.spilled(name, value)
+                return _stored_iteration(record)
+            except Exception as exc:
+                raise _Unusable(f"it cannot be loaded ({type(exc).__name__}: {exc})") from None
+        finally:
+            os.close(fd)
+
+    def blob_path(self, key: str, digest: str) -> Path:
+        """The file of the entry ``key`` whose signature is ``digest``."""
+        return self._blob(key, digest)
+
+    def sign_output(self, key: str, data: Bytes) -> str:
+        """The signature of one output's pickle in the entry ``key``."""
+        return self._sign(f"{key}:output", data)
 
     def _drop(self, key: str, digest: str, why: str) -> None:
         """Report an unusable entry and remove it (where the store can be written): it is recomputed."""
@@ -148,7 +185,10 @@ class RunStore(IndexFile):
         Cancelled iterations and lost workers say nothing about the script and are not stored. A
         write that fails is reported with a :class:`StoreWarning` and the iteration stays in the
         results: once per store when the store cannot be written or the disk is full (nothing is
-        tried again meanwhile), with the iteration's values for any other cause.
+        tried again meanwhile), with the iteration's values for any other cause. Each large
+        output is written apart (see :mod:`.blob`); once stored, ``it.outputs`` holds it as a
+        payload whose ``stored`` is the stored copy, which results over their memory budget refer
+        to instead of keeping their own.
         """
         kind = it.failure.kind if it.failure is not None else None
         if it.status == "cancelled" or kind in _NOT_STORED:
@@ -161,7 +201,7 @@ class RunStore(IndexFile):
         params = {n: it.values[n] for n in plan.spec.params if n in it.values}
         row = row_of(
             params,
-            it.outputs,
+            {k: o.value if isinstance(o, Payload) else o for k, o in it.outputs.items()},
             script=str(plan.spec.path),
             script_digest=digest_of_script,
             timeout=timeout if kind == "timeout" else None,
@@ -197,23 +237,21 @@ class RunStore(IndexFile):
 
     def _write(self, key: str, it: Iteration, row: dict[str, Any]) -> None:
         """Write the file of ``it``, then its index row; on any failure leave nothing half-done."""
-        import cloudpickle
-
         created = time.time()
         record = it.to_record()
         record["info"] = {k: v for k, v in it.info.items() if k != "stored"}
         record["created"] = created
         record["row"] = row  # what the index holds, so that a damaged index can be rebuilt
-        data = cloudpickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-        digest = self._sign(key, data)
-        blob = self._blob(key, digest)
+        mac = self._mac(key)
         fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{key[:16]}-")
         placed: str | None = tmp
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
+                apart = write_blob(fh.fileno(), record, mac, lambda data: self.sign_output(key, data))
+                size = os.fstat(fh.fileno()).st_size
                 os.fsync(fh.fileno())
+            digest = mac.hexdigest()
+            blob = self._blob(key, digest)
             os.replace(tmp, blob)
             placed = str(blob)
             values = (
@@ -228,7 +266,7 @@ class RunStore(IndexFile):
                 created,
                 it.wall_time,
                 digest,
-                len(data),
+                size,
             )
 
             def insert(db: sqlite3.Connection) -> Any:
@@ -259,6 +297,10 @@ class RunStore(IndexFile):
             if placed is not None:  # not indexed: never leave the file behind
                 with contextlib.suppress(OSError):
                     os.unlink(placed)
+        source = StoreSource(self, key, digest)
+        for name, (payload, stored) in apart.items():
+            payload.stored = source.spilled(name, stored)  # the results may refer to this copy
+            it.outputs[name] = payload
         if old is not None and old[0] != digest:
             with contextlib.suppress(OSError):
                 self._blob(key, old[0]).unlink()
@@ -353,6 +395,10 @@ class RunStore(IndexFile):
             [],
         )
         return rows
+
+
+class _Unusable(Exception):
+    """A stored entry that cannot be used; the message says why."""
 
 
 def _stored_iteration(record: dict[str, Any]) -> Iteration:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..exceptions import StoreWarning, warn
+from ..payload import Bytes
 from .keyfile import check_directory, signing_key
 from .repair import COLUMNS, problem_of, rows_from_blobs, set_aside
 
@@ -214,7 +215,7 @@ class IndexFile:
         db = sqlite3.connect(index, timeout=60, check_same_thread=False, isolation_level=None)
         try:
             self._init_schema(db)
-            rows = list(rows_from_blobs(self.blobs, self._sign))
+            rows = list(rows_from_blobs(self.blobs, self._mac))
             db.execute("BEGIN IMMEDIATE")
             db.executemany(INSERT, rows)
             db.execute("COMMIT")
@@ -342,8 +343,12 @@ class IndexFile:
     def _blob(self, key: str, digest: str) -> Path:
         return self.blobs / f"{key}.{digest[:16]}.pkl"
 
-    def _sign(self, key: str, data: bytes) -> str:
-        mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
+    def _mac(self, key: str) -> hmac.HMAC:
+        """The signature of the entry ``key``, to be fed its file's bytes."""
+        return hmac.new(self._key, key.encode() + b"\0", "sha256")
+
+    def _sign(self, key: str, data: Bytes) -> str:
+        mac = self._mac(key)
         mac.update(data)
         return mac.hexdigest()
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..values import as_python, is_scalar
+from .blob import read_signed
 
 __all__ = ["Problem", "jsonable", "problem_of", "row_of", "rows_from_blobs", "set_aside"]
 
@@ -93,12 +94,14 @@ def row_of(
     }
 
 
-def rows_from_blobs(blobs: Path, sign: Callable[[str, bytes], str]) -> Iterator[tuple[Any, ...]]:
+def rows_from_blobs(blobs: Path, mac_of: Callable[[str], Any]) -> Iterator[tuple[Any, ...]]:
     """The index rows the signed files in ``blobs`` describe (the newest file of each key).
 
-    A file whose signature does not check is skipped unread. Files written before the row was kept
-    in them give rows without the script's path and digest (served by key, not listed in a
-    history) and without a time-out's limit (a stored time-out is then run again).
+    ``mac_of(key)`` gives the signature to feed a file of ``key``. A file whose signature does not
+    check is never unpickled. Only a file's header is loaded (its large outputs stay where they
+    are). Files written before the row was kept in them give rows without the script's path and
+    digest (served by key, not listed in a history) and without a time-out's limit (a stored
+    time-out is then run again).
     """
     newest: dict[str, tuple[Any, ...]] = {}
     try:
@@ -110,12 +113,19 @@ def rows_from_blobs(blobs: Path, sign: Callable[[str, bytes], str]) -> Iterator[
         key, _, mark = stem.rpartition(".")
         if not dot or ext != "pkl" or not key:
             continue
+        mac = mac_of(key)
         try:
-            with open(entry.path, "rb") as f:
-                data = f.read()
+            fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             continue
-        digest = sign(key, data)
+        try:
+            size = os.fstat(fd).st_size
+            _, data = read_signed(fd, size, mac)
+        except (OSError, ValueError):
+            continue
+        finally:
+            os.close(fd)
+        digest = mac.hexdigest()
         if not hmac.compare_digest(digest[:16], mark):
             continue  # damaged, or written with another key: never loaded
         try:
@@ -140,7 +150,7 @@ def rows_from_blobs(blobs: Path, sign: Callable[[str, bytes], str]) -> Iterator[
                 float(record["created"]),
                 float(record["wall_time"]),
                 digest,
-                len(data),
+                size,
             )
         except Exception:  # a file that does not load is reported when it is asked for
             continue

@@ -9,7 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ... import CancelToken, Iteration, ScriptResults, ScriptSpec, execute_plan, plan_run
+from ... import CancelToken, Iteration, ScriptResults, ScriptSpec, SpilledOutput, execute_plan, plan_run
 from ...exceptions import SweepInterruptedWarning
 from ...values import format_value, is_scalar, value_key
 from .background import Background
@@ -129,7 +129,8 @@ class LiveTab:
         self.status.value = f"<span style='color:#555'>{it.wall_time:.2f} s</span>"
         self._show(it)
         if it.ok:
-            self._trace.append((dict(plan.points[0].values), dict(it.outputs)))
+            scalars = {k: v for k, v in it.outputs.items() if is_scalar(v)}  # all the trace draws
+            self._trace.append((dict(plan.points[0].values), scalars))
             self._draw_trace(values)
 
     def _show(self, it: Iteration) -> None:
@@ -149,7 +150,15 @@ class LiveTab:
         for name, value in it.outputs.items():
             if name in scalars:
                 continue
-            if type(value).__name__ == "DataFrame":
+            if isinstance(value, SpilledOutput):  # shown, never loaded: it may be larger than memory
+                children.append(
+                    w.HTML(
+                        f"<p><code>{html.escape(name)}</code>: a {html.escape(value.type_name)} of "
+                        f"{value.nbytes / 2**20:.1f} MiB, kept on disk (beyond max_memory); "
+                        "<code>panel.last_run</code> indexes it.</p>"
+                    )
+                )
+            elif type(value).__name__ == "DataFrame":
                 body = value.head(50).to_html(max_cols=12, float_format=lambda x: f"{x:.4g}")
                 children.append(
                     w.HTML(

@@ -1,4 +1,4 @@
-"""Sensitivity plots of :class:`ScriptResults` (matplotlib).
+"""The plots of independent and grid sweeps: lines, heat maps, small multiples, tornado charts.
 
 Figures are built with the object API (:class:`matplotlib.figure.Figure`), not pyplot's global state,
 so they work headless, in scripts and in notebooks, and never leak. Only numeric scalar outputs are
@@ -9,132 +9,31 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .values import as_python, is_number, key_of
+from ..values import key_of
+from .common import FAILED_STYLE, LINE_COLOR, NOMINAL_STYLE, ScriptResults
+from .common import label as _label
+from .common import new_figure as _new_figure
+from .common import ordered as _ordered
+from .common import positions as _positions
+from .common import title as _title
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-#: What is plotted: a ScriptResults (typed loosely here: results imports this module to plot itself).
-ScriptResults = Any
+__all__ = ["SWEEP_KINDS", "draw"]
 
-__all__ = ["plot_results"]
-
-KINDS = ("auto", "lines", "heatmap", "grid", "tornado")
-NOMINAL_STYLE: dict[str, Any] = {"marker": "*", "s": 180, "color": "#d62728", "zorder": 5, "label": "nominal"}
-FAILED_STYLE: dict[str, Any] = {"marker": "x", "s": 60, "color": "#7f7f7f", "zorder": 4, "label": "failed"}
-LINE_COLOR = "#1f77b4"
+#: The kinds of plot of this module.
+SWEEP_KINDS = ("lines", "heatmap", "grid", "tornado")
 
 
-def _numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> list[str]:
-    scalars = results.scalar_outputs()
-    if outputs is not None:
-        for name in outputs:
-            if name not in scalars:
-                raise ValueError(
-                    f"Output {name!r} cannot be plotted: it is not a scalar in every iteration. "
-                    f"Plottable outputs: {', '.join(scalars) or 'none'}."
-                )
-        names = list(outputs)
-    else:
-        names = scalars
-    numeric = []
-    for name in names:
-        vals = [it.outputs[name] for it in results.iterations if name in it.outputs]
-        if vals and all(is_number(v) or isinstance(as_python(v), bool) for v in vals):
-            numeric.append(name)
-        elif outputs is not None and not vals:
-            raise ValueError(f"Output {name!r} cannot be plotted: no iteration produced it.")
-        elif outputs is not None:
-            raise ValueError(f"Output {name!r} is not numeric (it holds {type(vals[0]).__name__} values).")
-    if not numeric:
-        raise ValueError(
-            "There is nothing to plot: no output is a number in every completed iteration. "
-            f"Outputs: {', '.join(results.output_names) or 'none'}."
-        )
-    return numeric
-
-
-def _positions(values: list[Any]) -> tuple[list[float], list[str] | None]:
-    """x positions for parameter values: the numbers themselves, or evenly spaced categories."""
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if numeric:
-        return [float(v) for v in values], None
-    return list(map(float, range(len(values)))), [repr(v) if isinstance(v, str) else str(v) for v in values]
-
-
-def _ordered(values: list[Any]) -> list[Any]:
-    try:
-        return sorted(values)
-    except TypeError:
-        return values
-
-
-def plot_results(
-    results: ScriptResults,
-    outputs: Sequence[str] | None = None,
-    *,
-    kind: str = "auto",
-    figsize: tuple[float, float] | None = None,
+def draw(
+    kind: str, results: ScriptResults, df: pd.DataFrame, params: list[str], names: list[str], figsize: Any
 ) -> Figure:
-    """Plot scalar outputs against the swept parameters.
-
-    Parameters
-    ----------
-    results : ScriptResults
-        The results of :func:`sensitivity` (or of several runs).
-    outputs : list of str, optional
-        Outputs to plot; by default every numeric scalar output.
-    kind : {"auto", "lines", "heatmap", "grid", "tornado"}, default "auto"
-        ``"lines"``: one panel per output and swept parameter, the output against the parameter with
-        the others at their nominal values (independent sweeps), the nominal point starred and failed
-        points crossed. ``"heatmap"``: a grid sweep over two parameters, one heat map per output.
-        ``"grid"``: small multiples of a grid sweep over more parameters. ``"tornado"``: parameters
-        ranked by how far each output swings across their range. ``"auto"`` picks by sweep mode.
-    figsize : (float, float), optional
-        Figure size in inches; chosen from the number of panels by default.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The figure (save it with ``fig.savefig(path)``; in a notebook it displays itself).
-
-    Raises
-    ------
-    ValueError
-        If there is no numeric scalar output or no swept parameter, or ``kind`` does not fit the
-        sweep.
-
-    Examples
-    --------
-    >>> from py3r.behaviour.script import sensitivity
-    >>> sr = sensitivity("examples/open_field/pipeline.py", {"threshold": [1.0, 4.0]}, progress=False)
-    >>> fig = sr.plot()
-    >>> [ax.get_xlabel() for ax in fig.axes]
-    ['threshold', 'threshold', 'threshold']
-    """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}; got {kind!r}.")
-    params = list(results.param_names)
-    if not params or len(results) < 2:
-        raise ValueError(
-            "These results have no swept parameter to plot against (a single run). "
-            "Sweep one with sensitivity(script, {'name': [...]}) first."
-        )
-    names = _numeric_outputs(results, outputs)
-    df = results.to_dataframe(names, include_failed=True)
-    if kind == "auto":
-        if results.mode == "grid" and len(params) == 2:
-            kind = "heatmap"
-        elif results.mode == "grid" and len(params) > 2:
-            kind = "grid"
-        else:
-            kind = "lines"
-    _ensure_notebook_display()
+    """The figure of ``kind`` (one of :data:`SWEEP_KINDS`) for ``df``, the table of ``results``."""
     if kind == "lines":
         return _lines(results, df, params, names, figsize)
     if kind == "heatmap":
@@ -144,17 +43,6 @@ def plot_results(
     if kind == "grid":
         return _small_multiples(df, params, names, figsize)
     return _tornado(results, df, params, names, figsize)
-
-
-def _new_figure(
-    rows: int, cols: int, figsize: tuple[float, float] | None, **kw: Any
-) -> tuple[Figure, list[list[Axes]]]:
-    from matplotlib.figure import Figure
-
-    size = figsize or (min(4.2 * cols, 16), min(3.0 * rows + 0.6, 14))
-    fig = Figure(figsize=size, layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False, **kw)
-    return fig, [list(row) for row in axes]
 
 
 def _at_nominal(df: pd.DataFrame, nominal: dict[str, Any], others: list[str]) -> pd.Series:
@@ -263,10 +151,6 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
-def _label(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 def _small_multiples(df: pd.DataFrame, params: list[str], names: list[str], figsize: Any) -> Figure:
     x, hue, *rest = params
     panels = list(dict.fromkeys(tuple(r) for r in df[rest].itertuples(index=False))) if rest else [()]
@@ -331,38 +215,3 @@ def _tornado(
     axes[0][-1].legend(fontsize=8, frameon=False, loc="lower right")
     fig.suptitle(f"Swing of each output across each parameter's range{_title(results, prefix=': ')}")
     return fig
-
-
-def _title(results: ScriptResults, prefix: str = "") -> str:
-    from pathlib import Path
-
-    return f"{prefix}{Path(results.script).name}" if results.script else ""
-
-
-def _ensure_notebook_display() -> None:
-    """In IPython, make sure a returned Figure renders as an image (no pyplot needed)."""
-    import sys
-
-    if "IPython" not in sys.modules:
-        return
-    from IPython import get_ipython
-
-    ip = get_ipython()
-    if ip is None:
-        return
-    from matplotlib.figure import Figure
-
-    formatter = ip.display_formatter.formatters["image/png"]
-    if formatter.lookup_by_type(Figure) if _has(formatter, Figure) else None:
-        return
-    from IPython.core.pylabtools import print_figure
-
-    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
-
-
-def _has(formatter: Any, cls: type) -> bool:
-    try:
-        formatter.lookup_by_type(cls)
-    except KeyError:
-        return False
-    return True

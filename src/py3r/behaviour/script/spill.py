@@ -1,0 +1,284 @@
+"""Outputs kept on disk once results hold more than ``max_memory`` in memory.
+
+A :class:`Keeper` watches what one results object holds. Each output it is handed (as it arrives,
+from the run store or from a saved file) stays in memory while the total of large outputs held
+stays within the budget; past it, a large output goes to disk: to the run store's own copy when
+``cache=`` wrote one, else to the results' spill file. On disk it is a :class:`SpilledOutput`,
+which ``sr[params][name]`` loads on access. Scalars and small outputs always stay in memory, so
+tables, plots and the panel never read the disk.
+
+The spill file is anonymous (``O_TMPFILE``, or unlinked as soon as it is made, mode 0600): it
+never has a name another process could open, and its space goes back when the last object that
+reads from it is collected, or when the process ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import tempfile
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import warn
+from .payload import Payload, Region, Writer, read_region
+from .values import is_scalar
+
+if TYPE_CHECKING:
+    from .iteration import Iteration
+
+__all__ = [
+    "DEFAULT_MAX_MEMORY",
+    "Keeper",
+    "SpillFile",
+    "SpilledOutput",
+    "describe_size",
+    "max_memory_from_env",
+    "resolve_max_memory",
+]
+
+#: The default budget of memory for the outputs one results object holds.
+DEFAULT_MAX_MEMORY = 2**30
+MAX_MEMORY_ENV = "PY3R_SCRIPT_MAX_MEMORY"
+SPILL_DIR_ENV = "PY3R_SCRIPT_SPILL_DIR"
+#: Outputs smaller than this (pickled) always stay in memory.
+SPILL_MIN = 64 * 1024
+#: With ``max_memory=None``, results warn once when they hold more than this, as the original API did.
+WARN_HELD = 2**30
+
+
+def describe_size(n: int) -> str:
+    """``n`` bytes for people: ``"30.0 MiB"``."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def max_memory_from_env() -> int:
+    """The budget ``max_memory="auto"`` means: ``PY3R_SCRIPT_MAX_MEMORY`` (bytes), else 1 GiB."""
+    text = os.environ.get(MAX_MEMORY_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_MEMORY
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(
+            f"The environment variable {MAX_MEMORY_ENV} must be a whole number of bytes (e.g. "
+            f"2147483648 for 2 GiB); got {text!r}. Set one, or unset it for the default of 1 GiB."
+        )
+    return value
+
+
+def resolve_max_memory(max_memory: Any) -> int | None:
+    """The budget in bytes (None: no budget) for a ``max_memory=`` argument, checked."""
+    if isinstance(max_memory, str) and max_memory == "auto":
+        return max_memory_from_env()
+    if max_memory is None:
+        return None
+    if isinstance(max_memory, bool) or not isinstance(max_memory, numbers.Integral) or max_memory < 0:
+        raise ValueError(
+            "max_memory must be a number of bytes (an int >= 0), None to keep every output in "
+            f"memory, or 'auto' (PY3R_SCRIPT_MAX_MEMORY, else 1 GiB); got {max_memory!r}."
+        )
+    return int(max_memory)
+
+
+def spill_dir() -> str:
+    """Where spill files are made: ``PY3R_SCRIPT_SPILL_DIR``, else /var/tmp (on disk, where /tmp
+    may be memory), else the temporary directory."""
+    chosen = os.environ.get(SPILL_DIR_ENV)
+    if chosen:
+        return chosen
+    if os.path.isdir("/var/tmp") and os.access("/var/tmp", os.W_OK | os.X_OK):
+        return "/var/tmp"
+    return tempfile.gettempdir()
+
+
+class SpillFile:
+    """An anonymous file that outputs over the budget are appended to (see the module's text)."""
+
+    def __init__(self, directory: str) -> None:
+        with tempfile.TemporaryFile(dir=directory, prefix="py3r-spill-") as f:
+            self.fd = os.dup(f.fileno())
+        self.directory = directory
+        self._end = 0
+        self._lock = threading.Lock()
+        self._closer = weakref.finalize(self, os.close, self.fd)
+
+    def append(self, payload: Payload) -> Region:
+        with self._lock:
+            writer = Writer(self.fd, self._end)
+            region = writer.payload(payload)
+            self._end = writer.at
+        return region
+
+    def read(self, region: Region, name: str) -> Any:
+        return read_region(self.fd, region)
+
+    def copy(self, region: Region, writer: Writer, name: str) -> Region:
+        return writer.region(self.fd, region)
+
+    def describe(self) -> str:
+        return f"a spill file in {self.directory}"
+
+    def close(self) -> None:
+        self._closer()
+
+
+class SpilledOutput:
+    """An output kept on disk; :meth:`load` reads it back.
+
+    Results hold one in place of a large output once their outputs in memory reach
+    ``max_memory`` (see :func:`~py3r.behaviour.script.run`). ``sr[params][name]`` loads it for you:
+    you meet this object only in :attr:`Iteration.outputs <py3r.behaviour.script.Iteration.outputs>`,
+    which holds outputs as they are kept. Pickling it pickles the output.
+
+    Attributes
+    ----------
+    name : str
+        The output's name.
+    type_name : str
+        The type of the output (``"DataFrame"``).
+    nbytes : int
+        Its pickled size in bytes.
+    where : str
+        Where it is kept (a spill file, a run store, a saved results file).
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script import SpilledOutput, run
+    >>> sr = run("examples/open_field/pipeline.py", {"threshold": 3.0}, max_memory=0)
+    >>> kept = sr.iterations[0].outputs["tracking"]
+    >>> isinstance(kept, SpilledOutput), kept.type_name
+    (True, 'DataFrame')
+    >>> len(kept.load()) == len(sr[{"threshold": 3.0}]["tracking"])
+    True
+    """
+
+    __slots__ = ("_region", "_source", "name", "nbytes", "type_name")
+
+    def __init__(self, name: str, type_name: str, source: Any, region: Region) -> None:
+        self.name = name
+        self.type_name = type_name
+        self.nbytes = region.nbytes
+        self._source = source
+        self._region = region
+
+    @property
+    def where(self) -> str:
+        return str(self._source.describe())
+
+    def load(self) -> Any:
+        """Read the output back (its large buffers mapped from the file, not copied)."""
+        return self._source.read(self._region, self.name)
+
+    def copy_to(self, writer: Writer) -> Region:
+        """Copy it, as it is on disk, to ``writer`` (saving results)."""
+        return self._source.copy(self._region, writer, self.name)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return (
+            f"<SpilledOutput {self.name!r}: a {self.type_name} of {describe_size(self.nbytes)} kept on "
+            "disk; .load() reads it>"
+        )
+
+    def __reduce__(self) -> tuple[Callable[[Any], Any], tuple[Any]]:
+        return _same, (self.load(),)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class Keeper:
+    """Decides, output by output, what one results object keeps in memory and what on disk."""
+
+    def __init__(self, max_memory: int | None, *, label: str | None = None) -> None:
+        self.max_memory = max_memory
+        self.label = label
+        #: Pickled bytes of the outputs held in memory, and of those kept on disk.
+        self.held = 0
+        self.on_disk = 0
+        self._file: SpillFile | None = None
+        self._warned = False
+        self._failed = False
+
+    def keep(self, it: Iteration) -> None:
+        """Turn ``it.outputs`` into what is kept: values in memory, :class:`SpilledOutput` on disk."""
+        for name, value in list(it.outputs.items()):
+            it.outputs[name] = self._one(name, value)
+
+    def _fits(self, size: int) -> bool:
+        return self.max_memory is None or self.held + size <= self.max_memory
+
+    def _hold(self, size: int) -> None:
+        self.held += size
+        if self.max_memory is None and self.held > WARN_HELD and not self._warned:
+            self._warned = True
+            of = f" of {self.label}" if self.label else ""
+            warn(
+                f"ScriptResults{of} is holding approximately {self.held / 1e9:.1f} GB of outputs in "
+                "memory: max_memory=None keeps every output there. Leave max_memory at its default "
+                "(1 GiB), or give a number of bytes, to keep large outputs on disk beyond it.",
+                ResourceWarning,
+            )
+
+    def _one(self, name: str, value: Any) -> Any:
+        if isinstance(value, SpilledOutput):
+            if value.nbytes < SPILL_MIN or self._fits(value.nbytes):
+                try:
+                    loaded = value.load()
+                except Exception:  # gone or damaged: looking it up will say so
+                    pass
+                else:
+                    self._hold(value.nbytes)
+                    return loaded
+            self.on_disk += value.nbytes
+            return value
+        if isinstance(value, Payload):
+            payload = value
+        elif is_scalar(value):
+            return value
+        else:
+            try:
+                payload = Payload.of(value)
+            except Exception:  # not picklable (results built by hand): it can only stay in memory
+                return value
+        size = payload.nbytes
+        if size < SPILL_MIN or self._fits(size):
+            kept = payload.value
+            payload.close()
+            self._hold(size)
+            return kept
+        spilled = payload.stored or self._spill(name, payload)
+        if spilled is None:  # the disk refused it: it stays in memory
+            kept = payload.value
+            payload.close()
+            self._hold(size)
+            return kept
+        payload.close()
+        self.on_disk += size
+        return spilled
+
+    def _spill(self, name: str, payload: Payload) -> SpilledOutput | None:
+        type_name = type(payload.value).__name__
+        try:
+            if self._file is None:
+                self._file = SpillFile(spill_dir())
+            region = self._file.append(payload)
+        except OSError as exc:
+            if not self._failed:
+                self._failed = True
+                warn(
+                    f"Output {name!r} could not be written to disk in {spill_dir()} ({exc}); it is "
+                    "kept in memory, as are other outputs this cannot write. Set the environment "
+                    "variable PY3R_SCRIPT_SPILL_DIR to a folder with room.",
+                    ResourceWarning,
+                )
+            return None
+        return SpilledOutput(name, type_name, self._file, region)
