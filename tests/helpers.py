@@ -107,7 +107,7 @@ def warm_workers() -> set[int]:
 
 
 def warm_processes() -> set[int]:
-    """The idle warm workers, their pre-forked spares and the spares' guards: the only processes
+    """The idle warm workers, their pre-forked spares and their lifelines: the only processes
     allowed to stay."""
     workers = warm_workers()
     named: dict[int, tuple[str, int]] = {}
@@ -118,9 +118,12 @@ def warm_processes() -> set[int]:
         except OSError:
             continue
         named[pid] = (comm, ppid)
-    spares = {pid for pid, (comm, ppid) in named.items() if comm == "py3r-spare" and ppid in workers}
-    guards = {pid for pid, (comm, ppid) in named.items() if comm == "py3r-guard" and ppid in spares}
-    return workers | spares | guards
+    kept = {
+        pid
+        for pid, (comm, ppid) in named.items()
+        if comm in ("py3r-spare", "py3r-lifeline") and ppid in workers
+    }
+    return workers | kept
 
 
 def running_iterations() -> dict[int, tuple[int, str]]:
