@@ -101,3 +101,47 @@ def test_errors(script):
     empty = ScriptResults(["a"], ["x"])
     with pytest.raises(ValueError):
         plot_results(empty)
+
+
+@pytest.mark.filterwarnings("ignore::py3r.behaviour.script.IterationFailedWarning")
+def test_tornado_says_what_its_colours_mean_and_shows_failed_ends_as_gaps(script):
+    sr = sweep(script, {"a": [1, 3, 4], "b": [0.4, 0.6]})  # a=4 fails: the high end of a
+    fig = sr.plot(["score"], kind="tornado")
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [
+        "parameter moved to the lowest value swept",
+        "parameter moved to the highest value swept",
+    ]
+    assert "fell" in ax.get_xlabel() and "rose" in ax.get_xlabel()
+    # Each drawn bar is labelled with the value it is for; the failed end is a gap with a note.
+    labels = [t.get_text() for t in ax.texts]
+    assert any("a=4 failed" in t for t in labels) and "a=1" in labels and "b=0.6" in labels
+    assert len(ax.patches) == 3  # a=1, b=0.4, b=0.6: no bar for a=4
+    assert "1 end(s) failed or did not run" in fig.get_suptitle()
+    # The legend sits outside the axes: nothing is drawn over the bars.
+    fig.canvas.draw()
+    legend_box = fig.legends[0].get_window_extent()
+    assert not legend_box.overlaps(ax.get_window_extent())
+
+
+def test_heatmap_marks_failed_cells_leaves_unrun_cells_blank_and_thins_its_ticks():
+    from py3r.behaviour.script import Failure, Iteration
+
+    sr = ScriptResults(["a", "b"], ["score"], mode="grid")
+    index = 0
+    for a in range(30):
+        for b in (0.125, 0.25, 0.375, 0.5, 0.625):
+            status = "failed" if (a, b) == (0, 0.125) else "cancelled" if a >= 25 else "ok"
+            failure = None if status == "ok" else Failure(status, "why")
+            outputs = {"score": a * b} if status == "ok" else {}
+            sr.add(Iteration(index, {"a": a, "b": b}, outputs=outputs, status=status, failure=failure))
+            index += 1
+    fig = sr.plot(["score"])
+    ax = next(ax for ax in fig.axes if ax.get_title() == "score")
+    grid = ax.get_images()[0].get_array()
+    assert grid.mask[0, 0] and grid.mask[29, 4] and grid[1, 1] == 0.25  # NaN: blank
+    crosses = [c.get_offsets().tolist() for c in ax.collections if c.get_label() == "failed"]
+    assert crosses == [[[0.0, 0.0]]]  # the failed cell alone: the 25 cancelled ones stay blank
+    assert ax.get_title(loc="right") == "\u00d7 1 failed"
+    assert 2 <= len(ax.get_yticks()) <= 16 and ax.get_yticklabels()[-1].get_text() == "29"

@@ -98,7 +98,13 @@ def _drive_panel(page, server, open_notebook, run_all_cells, out: Path) -> None:
         row.locator("input[type='text']").press("Tab")
     page.locator("button", has_text="Start").click()
     page.locator("text=/Done: \\d+ points, 0 failed\\./").wait_for(timeout=120_000)
-    # The plot is set before the status line: wait until the browser has decoded it.
+    # The last redraw sets the plot, then the table: wait for every row, then for the decoded plot.
+    page.wait_for_function(
+        """() => { const n = document.body.innerText.match(/Done: (\\d+) points/);
+                   const t = [...document.querySelectorAll('.py3r-scroll')].pop();
+                   return n && t && t.querySelectorAll('tbody tr').length === Number(n[1]); }""",
+        timeout=60_000,
+    )
     page.wait_for_function(
         """() => [...document.querySelectorAll('img.widget-image')]
                  .some(i => i.offsetParent !== null && i.complete && i.naturalWidth > 300)""",

@@ -86,13 +86,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(base: Path, env: dict[str, str] | None = None) -> Server:
-    """Start JupyterLab on loopback, with config, data and runtime dirs of its own under ``base``.
-
-    Notebooks live in ``base / "notebooks"`` (the server's root). Stop it with :func:`stop_server`.
-    """
-    root = base / "notebooks"
-    root.mkdir()
+def _private_env(base: Path, env: dict[str, str] | None) -> dict[str, str]:
+    """The environment of a server with config, data and runtime dirs of its own under ``base``."""
     env = dict(os.environ if env is None else env)
     for var, sub in [
         ("JUPYTER_CONFIG_DIR", "config"),
@@ -103,6 +98,17 @@ def start_server(base: Path, env: dict[str, str] | None = None) -> Server:
         (base / sub).mkdir()
         env[var] = str(base / sub)
     env.pop("MPLBACKEND", None)
+    return env
+
+
+def start_server(base: Path, env: dict[str, str] | None = None) -> Server:
+    """Start JupyterLab on loopback, with config, data and runtime dirs of its own under ``base``.
+
+    Notebooks live in ``base / "notebooks"`` (the server's root). Stop it with :func:`stop_server`.
+    """
+    root = base / "notebooks"
+    root.mkdir()
+    env = _private_env(base, env)
     # No news, update checks or announcements: this machine has no network beyond loopback.
     (base / "config" / "jupyter_server_config.json").write_text(
         json.dumps(
@@ -145,6 +151,41 @@ def start_server(base: Path, env: dict[str, str] | None = None) -> Server:
             stop_server(server)
             raise RuntimeError(f"JupyterLab did not start: {(base / 'server.log').read_text()[-3000:]}")
         time.sleep(0.2)
+
+
+def start_voila(base: Path, notebook: Path, env: dict[str, str] | None = None) -> Server:
+    """Serve ``notebook`` with Voila on loopback (its page is ``server.url``); stop it with
+    :func:`stop_server`. Voila runs the notebook in a new kernel for each page opened."""
+    env = _private_env(base, env)
+    token, port = secrets.token_hex(16), _free_port()
+    log_path = base / "voila.log"
+    log = open(log_path, "wb")  # noqa: SIM115 (open as long as the server runs)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            str(notebook),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            f"--token={token}",
+        ],
+        cwd=notebook.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}/", token, notebook.parent, proc, log)
+    deadline = time.monotonic() + 120
+    while b"is running at" not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_server(server)
+            raise RuntimeError(f"Voila did not start: {log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return server
 
 
 def stop_server(server: Server) -> None:

@@ -4,13 +4,43 @@ from __future__ import annotations
 
 import pytest
 from labdriver import browser_page, jupyter_server, open_notebook, run_all_cells, write_notebook  # noqa: F401
+from playwright.sync_api import expect
 
 from helpers import EXAMPLE
+from py3r.behaviour.script import run
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
+#: Marks the time (performance.now()) at which the live scalars' text first differs from ``before``.
+WATCH = """(before) => {
+    window.__shownAt = null;
+    const box = document.querySelector('.py3r-live-scalars').closest('.widget-html');
+    const obs = new MutationObserver(() => {
+        const now = box.querySelector('.py3r-live-scalars');
+        if (now && now.innerText !== before) { window.__shownAt = performance.now(); obs.disconnect(); }
+    });
+    obs.observe(box, {childList: true, subtree: true, characterData: true});
+    return performance.now();
+}"""
 
-def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path):  # noqa: F811
+
+def fraction_moving(threshold: float) -> str:
+    """The example's fraction_moving at ``threshold``, as the panel writes it (four significant
+    digits, no trailing zeros)."""
+    value = run(EXAMPLE, {"threshold": threshold})[{"threshold": threshold}]["fraction_moving"]
+    return f"{value:.4f}".rstrip("0")
+
+
+def press_and_time(page, key: str) -> float:
+    """Press ``key`` on the focused slider; the milliseconds until the outputs shown change."""
+    before = page.locator(".py3r-live-scalars").inner_text()
+    start = page.evaluate(WATCH, before)
+    page.keyboard.press(key)
+    page.wait_for_function("() => window.__shownAt !== null", timeout=60_000)
+    return page.evaluate("() => window.__shownAt") - start
+
+
+def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path, capsys):  # noqa: F811
     page = browser_page
     write_notebook(
         jupyter_server.root / "panel.ipynb",
@@ -22,44 +52,53 @@ def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path):  # 
     # The panel renders with one control per parameter and the first run's outputs.
     live = page.locator(".py3r-live-scalars")
     live.wait_for(timeout=120_000)
-    assert "0.818642" in live.inner_text()  # fraction_moving at the defaults (threshold=2)
-
-    # Move the threshold slider: type into its editable readout, as a user can.
-    slider = page.locator(".widget-hslider", has_text="threshold")
-    readout = slider.locator(".widget-readout")
-    readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("4")
-    page.keyboard.press("Enter")
+    at_default = fraction_moving(2.0)
     page.wait_for_function(
-        "() => document.querySelector('.py3r-live-scalars')?.innerText.includes('0.562742')",
-        timeout=120_000,
+        f"() => document.querySelector('.py3r-live-scalars').innerText.includes('{at_default}')",
+        timeout=60_000,
     )
+    slider = page.locator(".widget-hslider", has_text="threshold")
+    assert "0.0 to 20.0, step 0.5" in slider.locator("xpath=../..").inner_text()  # its range, in words
+
+    # Move the threshold slider with the keyboard, as a user can: one step up, one back down.
+    slider.locator(".noUi-handle").focus()
+    new_ms = press_and_time(page, "ArrowRight")
+    assert slider.locator(".widget-readout").inner_text() == "2.5"
+    assert fraction_moving(2.5) in live.inner_text()
+    seen_ms = press_and_time(page, "ArrowLeft")  # 2.0 again: on the slider's grid, and in the store
+    assert slider.locator(".widget-readout").inner_text() == "2.0"
+    assert at_default in live.inner_text()
+    page.wait_for_selector("text=/from the store/", timeout=10_000)
+    with capsys.disabled():
+        print(f"\nbrowser, key press to outputs: new value {new_ms:.0f} ms, seen before {seen_ms:.0f} ms")
+    # A new value costs the run (tens of ms) and the round trip to the kernel; a stored one, the trip.
+    assert new_ms < 1000 and seen_ms < 250, (new_ms, seen_ms)
+
     # The live trace of outputs against the moved parameter is drawn as an image.
-    trace = page.locator("img.widget-image").first
     page.wait_for_function(
         "() => [...document.querySelectorAll('img.widget-image')].some(i => i.naturalWidth > 0)",
         timeout=60_000,
     )
-    assert trace.is_visible()
     page.screenshot(path=str(tmp_path / "panel-live.png"), full_page=True)
 
-    # A small sweep from the Sweep tab: the progress bar completes and the plot appears.
+    # A sweep from the Sweep tab: ticking smooth_window fills in its declared range.
     page.locator(".lm-TabBar-tab", has_text="Sweep").click()
     row = page.locator(".widget-hbox", has=page.locator("label", has_text="smooth_window")).last
-    row.locator("input[type='text']").fill("1, 11")
-    row.locator("input[type='text']").press("Tab")
+    row.locator("input[type='checkbox']").check()
+    expect(row.locator("input[type='text']")).to_have_value("1:49:9", timeout=10_000)
     page.locator("button", has_text="Start").click()
     page.wait_for_selector(".progress-bar-success", timeout=120_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.widget-inline-hbox')]"
-        ".some(e => e.innerText.includes('3 / 3'))",
+        ".some(e => e.innerText.includes('10 / 10'))",
         timeout=60_000,
     )
-    assert page.locator("text=Done: 3 points, 0 failed.").is_visible()
+    assert page.locator("text=Done: 10 points, 0 failed.").is_visible()
+    # The table of every point (drawn after the plot), and the plot.
+    expect(page.locator(".py3r-scroll").last.locator("tbody tr")).to_have_count(10, timeout=60_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('img.widget-image')]"
-        ".filter(i => i.naturalWidth > 0).length >= 1",
+        ".filter(i => i.offsetParent !== null && i.complete && i.naturalWidth > 0).length >= 1",
         timeout=60_000,
     )
     page.screenshot(path=str(tmp_path / "panel-sweep.png"), full_page=True)

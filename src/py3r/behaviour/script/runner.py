@@ -120,7 +120,8 @@ def _warn_failures(results: ScriptResults, plan: Plan) -> None:
     else:
         message = (
             f"{len(failed)} of {len(plan.points)} iterations of {plan.spec.display_path} failed; "
-            f"the first: {failed[0].params}: {failed[0].failure.message if failed[0].failure else ''} "
+            f"the first: {failed[0].params}: "
+            f"{(failed[0].failure.message if failed[0].failure else '').rstrip('.')}. "
             "See .errors for every cause."
         )
     warn(message, IterationFailedWarning)

@@ -116,6 +116,15 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
     nrows = math.ceil(n / ncols)
     fig, axes = _new_figure(nrows, ncols, figsize or (min(4.8 * ncols, 16), 3.8 * nrows))
     flat = list(itertools.chain.from_iterable(axes))
+
+    def ticks(values: list[Any], most: int) -> tuple[list[int], list[str]]:
+        """Every value's position, labelled; past ``most`` values, every k-th (the last kept)."""
+        every = max(1, math.ceil(len(values) / most))
+        at = [i for i in range(len(values)) if i % every == 0 or i == len(values) - 1]
+        if len(at) > 1 and at[-1] - at[-2] < every:
+            at.pop(-2)  # the last value's label would crowd its neighbour's
+        return at, [_label(values[i]) for i in at]
+
     for ax, name in zip(flat, names):
         grid = np.full((len(rows), len(cols)), np.nan)
         failed = []
@@ -124,7 +133,7 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
             j = next(k for k, v in enumerate(cols) if key_of(v) == key_of(r[p_col]))
             if r["status"] == "ok":
                 grid[i, j] = r[name]
-            else:
+            elif r["status"] == "failed":  # a cancelled point never ran: its cell stays blank
                 failed.append((j, i))
         image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
         fig.colorbar(image, ax=ax, label=name)
@@ -136,9 +145,13 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
                     ax.text(j, i, _number(v), ha="center", va="center", fontsize=8, color=colour)
         if failed:
             ax.scatter([f[0] for f in failed], [f[1] for f in failed], **{**FAILED_STYLE, "color": "#d62728"})
-            ax.legend(loc="upper right", fontsize=8)
-        ax.set_xticks(range(len(cols)), [_label(v) for v in cols])
-        ax.set_yticks(range(len(rows)), [_label(v) for v in rows])
+            ax.set_title(f"\u00d7 {len(failed)} failed", loc="right", fontsize=8, color="#d62728")
+        at, labels = ticks(cols, 12)
+        long = max(map(len, labels), default=0) > 4 and len(labels) > 3
+        ax.set_xticks(
+            at, labels, rotation=45 if long else 0, ha="right" if long else "center", rotation_mode="anchor"
+        )
+        ax.set_yticks(*ticks(rows, 16))
         ax.set_xlabel(p_col)
         ax.set_ylabel(p_row)
         ax.set_title(name)
@@ -185,6 +198,9 @@ def _small_multiples(df: pd.DataFrame, params: list[str], names: list[str], figs
 def _tornado(
     results: ScriptResults, df: pd.DataFrame, params: list[str], names: list[str], figsize: Any
 ) -> Figure:
+    """For each parameter, the change in each output when the parameter alone moves from its nominal
+    value to the lowest value swept (upper bar) and to the highest (lower bar), ranked by the larger
+    change. An end that failed, or did not run, is a gap with a note."""
     nominal = results.nominal
     if not nominal or any(p not in nominal for p in params):
         raise ValueError(
@@ -195,23 +211,53 @@ def _tornado(
     centre = ok[_at_nominal(ok, nominal, params)]
     if centre.empty:
         raise ValueError("The nominal point did not complete, so there is nothing to compare swings to.")
-    fig, axes = _new_figure(1, len(names), figsize or (min(4.5 * len(names), 16), 0.6 * len(params) + 2))
+    low_colour, high_colour = "#4c72b0", "#dd8452"
+    fig, axes = _new_figure(1, len(names), figsize or (min(5.0 * len(names), 16), 0.7 * len(params) + 2.2))
+    gaps = 0
     for ax, name in zip(axes[0], names):
         base = float(centre[name].iloc[0])
         bars = []
         for p in params:
-            sub = ok[_at_nominal(ok, nominal, [q for q in params if q != p])][name].astype(float)
-            lo, hi = float(sub.min()) - base, float(sub.max()) - base
-            bars.append((hi - lo, p, lo, hi))
-        bars.sort()
-        for pos, (_swing, _p, lo, hi) in enumerate(bars):
-            ax.barh(pos, hi, color="#1f77b4", height=0.6, label="above nominal" if pos == 0 else None)
-            ax.barh(pos, lo, color="#ff7f0e", height=0.6, label="below nominal" if pos == 0 else None)
+            sub = df[_at_nominal(df, nominal, [q for q in params if q != p])]
+            values = _ordered(list(dict.fromkeys(sub[p].tolist())))
+            ends = []
+            for value in (values[0], values[-1]):
+                row = sub[sub[p].map(key_of) == key_of(value)].iloc[0]
+                change = float(row[name]) - base if row["status"] == "ok" else None
+                ends.append((value, change, "failed" if row["status"] == "failed" else "not run"))
+            bars.append((max((abs(c) for _, c, _ in ends if c is not None), default=0.0), p, ends))
+        bars.sort(key=lambda b: b[0])
+        for pos, (_size, p, ends) in enumerate(bars):
+            for (value, change, why), colour, offset in zip(ends, (low_colour, high_colour), (0.2, -0.2)):
+                if change is None:
+                    gaps += 1
+                    ax.text(
+                        0,
+                        pos + offset,
+                        f" {p}={_label(value)} {why}",
+                        va="center",
+                        fontsize=7,
+                        color="#7f7f7f",
+                        style="italic",
+                    )
+                    continue
+                drawn = ax.barh(pos + offset, change, height=0.38, color=colour)
+                ax.bar_label(drawn, [f"{p}={_label(value)}"], padding=3, fontsize=7, color="#444444")
         ax.set_yticks(range(len(bars)), [b[1] for b in bars])
         ax.axvline(0, color="black", lw=1)
-        ax.set_xlabel(f"change in {name} from nominal ({base:.3g})")
+        ax.margins(x=0.25)
+        ax.set_xlabel(
+            f"change in {name} from {_number(base)} at nominal\n\u2190 {name} fell \u00b7 rose \u2192"
+        )
         ax.set_title(name)
         ax.grid(True, axis="x", alpha=0.3)
-    axes[0][-1].legend(fontsize=8, frameon=False, loc="lower right")
-    fig.suptitle(f"Swing of each output across each parameter's range{_title(results, prefix=': ')}")
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=low_colour, label="parameter moved to the lowest value swept"),
+        Patch(color=high_colour, label="parameter moved to the highest value swept"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+    note = f"; {gaps} end(s) failed or did not run (gaps)" if gaps else ""
+    fig.suptitle(f"Swing of each output across each parameter's range{_title(results, prefix=': ')}{note}")
     return fig

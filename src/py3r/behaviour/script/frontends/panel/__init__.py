@@ -1,7 +1,7 @@
 """The sweep panel: controls built from a script's spec, live reruns and sweeps (ipywidgets 8).
 
 ``panel("pipeline.py")`` returns a :class:`SweepPanel`. Its *Live* tab (:mod:`.live`) reruns the
-script whenever a control changes and shows the outputs in place; its *Sweep* tab (:mod:`.sweep`)
+script as soon as a control changes and shows the outputs in place; its *Sweep* tab (:mod:`.sweep`)
 runs sweeps in the background with a progress bar, and refreshes the table and the plot as points
 arrive. The kernel stays responsive throughout: all work runs in background threads, and every
 process is started and stopped by :func:`~py3r.behaviour.script.execute_plan`, as for :func:`run`.
@@ -10,17 +10,35 @@ process is started and stopped by :func:`~py3r.behaviour.script.execute_plan`, a
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ipywidgets as w
 
-from ... import ScriptResults, read_script
+from ... import ScriptResults, ScriptSpec, read_script
 from .background import Background
-from .controls import Control
+from .controls import Control, close_tree
 from .live import LiveTab
+from .render import CSS, error_box
 from .sweep import SweepTab
 
 __all__ = ["SweepPanel", "panel"]
+
+#: The widgets of the tabs that the panel shows under the names they have always had.
+_LIVE_NAMES = ("status", "live_output", "trace_image", "rerun_button", "reset_button", "compare_button")
+_SWEEP_NAMES = (
+    "sweep_rows",
+    "mode",
+    "workers",
+    "timeout",
+    "start_button",
+    "cancel_button",
+    "progress",
+    "sweep_status",
+    "sweep_table",
+    "sweep_plot",
+)
 
 
 def panel(
@@ -31,7 +49,9 @@ def panel(
     Parameters
     ----------
     script : str or Path
-        A script with ``Param``/``Output`` calls.
+        A script with ``Param``/``Output`` calls. A script that cannot be read (missing, does not
+        parse, a bad ``Param`` call) gives a panel that says why, in one line, as the magics do;
+        the exception is its ``error``.
     engine : {"auto", "fork", "subprocess"}, default "auto"
         How processes are made (see :func:`run`).
     cache : True, path or None, default True
@@ -50,9 +70,13 @@ def panel(
     --------
     >>> from py3r.behaviour.script import panel
     >>> p = panel("examples/open_field/pipeline.py")
-    >>> sorted(p.controls)[:3]
-    ['centre_fraction', 'interpolate_gaps', 'seed']
+    >>> p.controls["threshold"].min, p.controls["threshold"].max, p.controls["threshold"].step
+    (0.0, 20.0, 0.5)
     >>> p.close()
+    >>> bad = panel("missing.py")
+    >>> print(bad.error)  # doctest: +ELLIPSIS
+    Script 'missing.py' does not exist (looked in ...). Check the path.
+    >>> bad.close()
     """
     return SweepPanel(script, engine=engine, cache=cache, executor=executor)
 
@@ -62,77 +86,136 @@ class SweepPanel(w.VBox):
 
     Attributes
     ----------
-    spec : ScriptSpec
-        The script's parameters and outputs.
+    spec : ScriptSpec or None
+        The script's parameters and outputs (None when the script could not be read).
+    error : Exception or None
+        Why the script could not be read (the panel shows it), or None.
     controls : dict of str to Widget
-        The input widget of each parameter.
+        The widget that holds each parameter's value (``.value``; a slider has ``min``, ``max``
+        and ``step``).
     live_output : ipywidgets.VBox
         Where the live tab shows the last rerun's outputs.
     last_run : ScriptResults or None
-        The results of the last completed live rerun.
+        The results of the last live rerun shown.
     results : ScriptResults or None
         The results of the last sweep (also while it runs: points arrive in it).
+    live_tab, sweep_tab : LiveTab, SweepTab
+        The two tabs, with their widgets (``sweep_tab.export_button``, ``live_tab.box``, ...),
+        ``export(directory=None)`` (what Export does; it returns the paths written) and the
+        ``figure`` last drawn. None when the script could not be read.
     """
 
     def __init__(
         self, script: str | os.PathLike[str], *, engine: str = "auto", cache: Any = True, executor: Any = None
     ) -> None:
-        self.spec = read_script(script)
         self.script = str(script)
         self._work = Background()
+        self.error: Exception | None = None
+        self.spec: ScriptSpec | None = None
+        self.controls: dict[str, w.Widget] = {}
+        self.live_tab: LiveTab | None = None
+        self.sweep_tab: SweepTab | None = None
+        try:
+            self.spec = read_script(script)
+        except (OSError, SyntaxError, ValueError) as exc:  # what the magics show as one line, too
+            self.error = exc
+            super().__init__([w.HTML(CSS + error_box("Cannot read the script", str(exc)))])
+            return
         self._controls = {n: Control(self.spec, p) for n, p in self.spec.params.items()}
-        self.controls: dict[str, w.Widget] = {n: c.widget for n, c in self._controls.items()}
-        self.live = LiveTab(self.spec, self._controls, engine=engine, cache=cache, work=self._work)
-        self.sweep = SweepTab(
-            self.spec, self.live.values, engine=engine, cache=cache, executor=executor, work=self._work
+        self.controls = {n: c.widget for n, c in self._controls.items()}
+        self.live_tab = LiveTab(self.spec, self._controls, engine=engine, cache=cache, work=self._work)
+        self.sweep_tab = SweepTab(
+            self.spec, self.live_tab.values, engine=engine, cache=cache, executor=executor, work=self._work
         )
-        # The widgets tests, notebooks and users reach for, by the names they have always had.
-        for name in ("status", "live_output", "trace_image", "rerun_button"):
-            setattr(self, name, getattr(self.live, name))
-        for name in (
-            "sweep_rows",
-            "mode",
-            "workers",
-            "timeout",
-            "start_button",
-            "cancel_button",
-            "progress",
-            "sweep_status",
-            "sweep_table",
-            "sweep_plot",
-        ):
-            setattr(self, name, getattr(self.sweep, name))
-        self.tabs = w.Tab(children=[self.live.box, self.sweep.box], titles=("Live", "Sweep"))
+        for name in _LIVE_NAMES:
+            setattr(self, name, getattr(self.live_tab, name))
+        for name in _SWEEP_NAMES:
+            setattr(self, name, getattr(self.sweep_tab, name))
+        self.tabs = w.Tab(children=[self.live_tab.box, self.sweep_tab.box], titles=("Live", "Sweep"))
         super().__init__([self.tabs])
-        self.live.schedule(0.0)
+        self.live_tab.request()
 
     @property
     def last_run(self) -> ScriptResults | None:
-        """The results of the last completed live rerun."""
-        return self.live.last_run
+        """The results of the last live rerun shown."""
+        return self.live_tab.last_run if self.live_tab else None
 
     @property
     def results(self) -> ScriptResults | None:
         """The results of the last sweep (also while it runs: points arrive in it)."""
-        return self.sweep.results
+        return self.sweep_tab.results if self.sweep_tab else None
 
     def wait(self, timeout: float = 60.0) -> bool:
-        """Block until no rerun or sweep is pending or running; return False on timeout."""
+        """Block until no rerun, sweep or redraw is pending or running; return False on timeout."""
         return self._work.wait(timeout)
+
+    def reset(self) -> None:
+        """Every control back to the script's default, then one rerun (what Reset does)."""
+        self._tabs()[0].reset()
 
     def start_sweep(self) -> None:
         """Start a sweep with the chosen parameters (what the Start button does)."""
-        self.sweep.start_sweep()
+        self._tabs()[1].start_sweep()
+
+    def sweep(self, params: Mapping[str, Any] | Iterable[str], mode: str = "independent", **kw: Any) -> None:
+        """Fill the Sweep tab and start it: the twin of ticking, typing and pressing Start.
+
+        Parameters
+        ----------
+        params : dict or list of str
+            Per parameter, the values to sweep: a list, or text as typed in the tab (``"1:8:5"``,
+            ``"1, 2, 4"``). A name alone (or None as its values) sweeps the range the script
+            declares for it. The others keep the Live tab's values.
+        mode : {"independent", "grid"}, default "independent"
+            As for :func:`sensitivity`.
+        **kw
+            ``workers`` (default -1: one per core) and ``timeout`` (seconds), as in the tab.
+
+        Raises
+        ------
+        ValueError
+            If a name or value is not allowed (the tab shows it too); nothing starts.
+
+        Examples
+        --------
+        >>> from py3r.behaviour.script import panel
+        >>> p = panel("examples/open_field/pipeline.py", cache=None)
+        >>> p.sweep({"threshold": [1.0, 4.0]}, workers=1)
+        >>> p.wait()
+        True
+        >>> len(p.results), p.progress.description
+        (3, '3 / 3')
+        >>> p.close()
+        """
+        unknown = set(kw) - {"workers", "timeout"}
+        if unknown:
+            raise TypeError(f"sweep() takes workers= and timeout=; got {', '.join(sorted(unknown))}.")
+        tab = self._tabs()[1]
+        try:
+            tab.fill(params, mode, **kw)
+        except ValueError as exc:
+            tab.sweep_status.value = error_box("Check the sweep", str(exc))
+            raise
+        tab.start_sweep(raise_errors=True)
 
     def cancel_sweep(self) -> None:
         """Stop the running sweep; finished points are kept (what the Cancel button does)."""
-        self.sweep.cancel_sweep()
+        if self.sweep_tab is not None:
+            self.sweep_tab.cancel_sweep()
+
+    def _tabs(self) -> tuple[LiveTab, SweepTab]:
+        if self.live_tab is None or self.sweep_tab is None:
+            raise ValueError(f"This panel has no controls: {self.error}")
+        return self.live_tab, self.sweep_tab
 
     def close(self) -> None:
-        """Cancel any work and close the widgets."""
-        self.live.stop()
-        self.sweep.cancel_sweep()
-        self.wait(30)
-        for c in self._controls.values():
-            c.row.close()
-        super().close()
+        """Cancel any work and close every widget the panel made."""
+        if self.comm is None:
+            return  # closed already (ipywidgets also closes a widget when it is collected)
+        if self.live_tab is not None and self.sweep_tab is not None:
+            self.live_tab.stop()
+            self.sweep_tab.cancel_sweep()
+            self.sweep_tab.redraw.stop()
+            if not sys.is_finalizing():
+                self.wait(30)
+        close_tree(self)
