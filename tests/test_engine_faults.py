@@ -181,3 +181,39 @@ def test_killing_the_owner_and_its_worker_together_leaves_nothing(busy, tmp_path
         if owner.poll() is None:
             owner.kill()
             owner.wait()
+
+
+def test_a_call_that_gives_up_on_a_starting_worker_leaves_it_to_another_waiting_for_it(tmp_path, monkeypatch):
+    """The panel cancels a rerun when a slider moves while a sweep waits for the same worker: the
+    worker must go on starting for the sweep, not be killed under it."""
+    marker = _hanging_import(tmp_path, monkeypatch)
+    release = tmp_path / "release"
+    monkeypatch.setenv("PY3R_TEST_IMPORT_RELEASE", str(release))
+    POOL.close()
+    script = SCRIPTS / "hanging_import_user.py"
+    waiting: list = []
+    thread = threading.Thread(target=lambda: waiting.append(run(script, engine="fork")))
+    thread.start()
+    try:
+        wait_for(marker.exists, timeout=60, what="the worker to start importing")
+        token = CancelToken()
+        other = threading.Thread(target=lambda: waiting.append(run(script, engine="fork", cancel=token)))
+        other.start()
+        wait_for(
+            lambda: any(w.waiting >= 2 for w in list(POOL._workers.values())),
+            timeout=30,
+            what="two waiting calls",
+        )
+        token.cancel()
+        other.join(timeout=60)
+        (cancelled,) = waiting
+        assert cancelled.interrupted and cancelled.iterations[0].status == "cancelled"
+        worker = int(marker.read_text().split()[0])
+        assert worker in session_processes()  # still starting, for the call that waits
+        release.touch()
+    finally:
+        release.touch()
+        thread.join(timeout=60)
+    done = waiting[1]
+    assert done.iterations[0].ok, done.errors
+    assert done[{}]["imported"] == "hanging_import"

@@ -37,6 +37,10 @@ MAX_WORKERS = 4
 READY_TIMEOUT = 180.0
 
 
+class _WorkerGone(Exception):
+    """The worker a call waited for was stopped by another call (which gave up its own wait)."""
+
+
 class WarmWorker:
     """Owner-side handle of one warm worker process.
 
@@ -104,46 +108,60 @@ class WarmWorker:
         """Wait until the worker has imported the script's imports; True once it has.
 
         False when ``deadline`` (a :func:`time.monotonic` time) passes first or ``cancel_fd``
-        becomes readable: the worker, and everything it started, is killed then, as on any
-        exception (Ctrl-C) while waiting. Raises :class:`WorkerStartError` when the worker exits
-        while starting or is not ready within :data:`READY_TIMEOUT`.
+        becomes readable: the worker, and everything it started, is killed then (as on any
+        exception, Ctrl-C, while waiting), unless another call still waits for it. Raises
+        :class:`WorkerStartError` when the worker exits while starting or is not ready within
+        :data:`READY_TIMEOUT`, and ``_WorkerGone`` when another call stopped it meanwhile.
         """
         limit = self.started + READY_TIMEOUT
         try:
             while not self.ready:
                 if self.start_error is not None:
                     raise WorkerStartError(self.start_error)
+                if self.closed:
+                    raise _WorkerGone
                 now = time.monotonic()
                 if deadline is not None and deadline <= limit and now >= deadline:
-                    self.kill()
-                    return False
+                    return self._give_up()
                 if now >= limit:
                     self._failed("did not get ready in time")
                     continue
                 left = min(limit, deadline if deadline is not None else limit) - now
                 if not self._reading.acquire(timeout=min(left, 0.05)):
                     if _readable(cancel_fd, 0):  # another caller reads the socket meanwhile
-                        self.kill()
-                        return False
+                        return self._give_up()
                     continue
                 try:
-                    if not self.ready and self.start_error is None:
+                    if not self.ready and self.start_error is None and not self.closed:
                         watched: list[int] = [self.sock.fileno()]
                         if cancel_fd is not None:
                             watched.append(cancel_fd)
-                        readable = select.select(watched, [], [], left)[0]
+                        try:
+                            readable = select.select(watched, [], [], left)[0]
+                        except (OSError, ValueError):  # closed by another call just now
+                            continue
                         if cancel_fd is not None and cancel_fd in readable:
-                            self.kill()
-                            return False
+                            return self._give_up()
                         if readable:
                             self._read_start()
                 finally:
                     self._reading.release()
+        except (WorkerStartError, _WorkerGone):
+            raise
         except BaseException:
             if not self.ready:  # Ctrl-C, or a failure: never leave a worker importing
-                self.kill()
+                self._give_up()
             raise
         return True
+
+    def _give_up(self) -> bool:
+        """Stop waiting for this worker: kill it with all it started, unless another call waits
+        for it too (a panel's sweep while a newer slider move cancels a rerun). Returns False."""
+        with self._lock:
+            alone = self.waiting <= 1
+        if alone:
+            self.kill()
+        return False
 
     def _read_start(self) -> None:
         try:
@@ -272,6 +290,8 @@ class _Pool:
             worker = self._get(preload, idle)
             try:
                 ok = worker.wait_ready(deadline, cancel_fd)
+            except _WorkerGone:
+                continue  # stopped by another call that gave up on it: start another
             finally:
                 worker.waiter(-1)
             if not ok:
