@@ -26,7 +26,8 @@
 #   **Export** sit beside **Run**.
 # - **Sweep**: tick parameters (ticking fills in their declared range), press **Start**; the
 #   table, the plot and a progress bar fill in as points arrive. **Cancel** stops the sweep and
-#   keeps finished points.
+#   keeps finished points. Sampled designs (random, Latin hypercube, Sobol', Morris) end with
+#   their sensitivity indices.
 #
 # Everything the mouse does has a method or an attribute, so below we drive the panel from
 # code and show what it produced as ordinary outputs (these are visible even where widgets
@@ -167,8 +168,38 @@ for path in written:
     Path(path).unlink()
 
 # %% [markdown]
+# ## Which knobs matter? A sampled design from the Sweep tab
+#
+# Besides independent and grid sweeps, the mode selector offers sampled designs: **random**,
+# **lhs** (Latin hypercube), **sobol** and **morris**. Every ticked parameter then varies at once
+# over a range `low:high` (ticking fills in the range the script declares) or a list of choices,
+# and the design picks the values; `n` sets its size (a line beside it says how many runs that
+# makes) and a seed makes it repeatable. Here a Morris screening of three knobs, 10 trajectories:
+
+# %%
+p.sweep(["threshold", "smooth_window", "smoothing"], mode="morris", n=10, seed=1, workers=2)
+p.wait()
+p.sweep_rows["threshold"][1].value, p.sweep_status.value.split(" Took")[0]
+
+# %% [markdown]
+# When the design has run, the tab shows its indices (`p.indices`, the table of
+# `p.results.indices()`): `mu_star` says how far each knob moves each output across its range,
+# `sigma` how much that depends on where the other knobs are.
+
+# %%
+p.indices.round(3)
+
+# %% [markdown]
+# and the design's plot (for Morris, each knob in the mu*-sigma plane; for Sobol', bars of S1 and
+# ST; for random and LHS designs, each output against each knob):
+
+# %%
+Image(p.sweep_plot.value)
+
+# %% [markdown]
 # The **Cancel** button is `p.cancel_sweep()`: running points are stopped, finished ones kept,
-# and the points that never ran are left out of the counts, the table and the plot.
+# and the points that never ran are left out of the counts, the table and the plot (they are no
+# failures). A cancelled design says in place why it has no indices.
 #
 # The panel above stays live: move its sliders. When you are done, `p.close()` cancels anything
 # still running and closes its widgets.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from labdriver import browser_page, jupyter_server, open_notebook, run_all_cells, write_notebook  # noqa: F401
 from playwright.sync_api import expect
@@ -102,3 +104,19 @@ def test_panel_live_rerun_and_sweep(jupyter_server, browser_page, tmp_path, caps
         timeout=60_000,
     )
     page.screenshot(path=str(tmp_path / "panel-sweep.png"), full_page=True)
+
+    # A sampled design from the same tab: Morris, whose indices table and plot end it. Switching
+    # the mode turns the filled-in values of smooth_window into its declared range.
+    page.locator("button", has_text="morris").click()
+    expect(row.locator("input[type='text']")).to_have_value("1:51", timeout=10_000)
+    n_label = page.locator("label", has_text=re.compile(r"^n$"))
+    n_box = page.locator(".widget-text", has=n_label).locator("input")
+    n_box.fill("4")
+    n_box.press("Enter")
+    runs = re.compile(r"Morris: 4 trajectories \u00d7 \(D \+ 1\) = 8 runs")
+    expect(page.locator(".py3r-note", has_text=runs)).to_be_visible(timeout=10_000)
+    page.locator("button", has_text="Start").click()
+    page.wait_for_selector("th:text-is('mu_star')", timeout=120_000)
+    assert page.locator("text=/Morris indices of 8 runs/").is_visible()
+    assert page.locator("text=/A morris design of 8 rows, seed \\d+/").is_visible()
+    page.screenshot(path=str(tmp_path / "panel-design.png"), full_page=True)

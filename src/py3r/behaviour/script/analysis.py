@@ -235,8 +235,9 @@ def specifications(results: ScriptResults, output: str, ci: tuple[str, str] | No
         ``nominal`` (the nominal specification), ``same_sign`` (the sign of the reference) and, with
         ``ci``, ``excludes_zero`` (its interval lies wholly on the reference's side of 0). Its
         ``attrs`` hold ``share_same_sign``, ``share_excludes_zero`` (with ``ci``), ``sign``,
-        ``reference`` (``"nominal"`` or ``"median"``) and ``failed`` (specifications that failed,
-        left out).
+        ``reference`` (``"nominal"`` or ``"median"``), ``failed`` (specifications that failed,
+        left out) and ``not_run`` (specifications a cancelled sweep never ran: no failures, left
+        out too).
 
     Raises
     ------
@@ -295,7 +296,12 @@ def specifications(results: ScriptResults, output: str, ci: tuple[str, str] | No
     sign = int(np.sign(centre))
     table["same_sign"] = np.sign(table[output]).astype(int) == sign
     table.attrs.update(
-        output=output, ci=ci, reference=reference, sign=sign, failed=len(results.iterations) - len(done)
+        output=output,
+        ci=ci,
+        reference=reference,
+        sign=sign,
+        failed=sum(it.status == "failed" for it in results.iterations),
+        not_run=sum(it.status == "cancelled" for it in results.iterations),
     )
     table.attrs["share_same_sign"] = float(table["same_sign"].mean())
     if ci is not None:

@@ -28,12 +28,15 @@ def _memory_html(sr: ScriptResults) -> str:
 
 
 def results_html(sr: ScriptResults) -> str:
-    """The HTML table a notebook shows for ``sr``: parameters, scalar outputs, status and time."""
+    """The HTML table a notebook shows for ``sr``: parameters, scalar outputs, status and time.
+
+    The heading counts iterations ok, failed and cancelled apart; *Failures* lists the failed
+    ones only (a cancelled iteration's status says why it has no outputs)."""
     esc = html.escape
     iterations = sr.iterations
     ok = sum(it.ok for it in iterations)
     cancelled = sum(it.status == "cancelled" for it in iterations)
-    failed = len(iterations) - ok - cancelled
+    failed = sum(it.status == "failed" for it in iterations)
     scalars = sr.scalar_outputs()
     head = "".join(f"<th>{esc(n)}</th>" for n in [*sr.param_names, *scalars])
     body = []
@@ -42,7 +45,7 @@ def results_html(sr: ScriptResults) -> str:
         cells += [esc(format_value(it.outputs[n])) if n in it.outputs else "" for n in scalars]
         status = it.status + (" (cached)" if it.cached else "")
         title = esc(it.failure.message) if it.failure else ""
-        style = "" if it.ok else " style='color:#b00'"
+        style = {"failed": " style='color:#b00'", "cancelled": " style='color:#888'"}.get(it.status, "")
         body.append(
             "<tr>"
             + "".join(f"<td>{c}</td>" for c in cells)
@@ -53,9 +56,11 @@ def results_html(sr: ScriptResults) -> str:
     names = ", ".join(f"<code>{esc(n)}</code>" for n in others)
     note = f"<p>Other outputs (index to reach them): {names}</p>" if others else ""
     note += _memory_html(sr)
+    # Cancelled iterations never ran (or not to the end): counted apart above, and no failures.
+    failed_its = [it for it in iterations if it.status == "failed"]
     errs = "".join(
         f"<li><code>{esc(str(it.params))}</code>: {esc(it.failure.message)}</li>"
-        for it in sr.failures[:20]
+        for it in failed_its[:20]
         if it.failure is not None
     )
     return (

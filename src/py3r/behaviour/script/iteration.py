@@ -206,6 +206,11 @@ class Outputs(dict):  # type: ignore[type-arg]
 
     def __missing__(self, name: str) -> Any:
         it = self._iteration
+        if it.failure is not None and it.status == "cancelled":  # it never ran to the end: no failure
+            raise KeyError(
+                f"Output {name!r} was not captured for {it.params}: the iteration was cancelled. "
+                f"{it.failure.message} Run it again to have it."
+            )
         if it.failure is not None:
             raise KeyError(
                 f"Output {name!r} was not captured for {it.params}: the iteration failed. "

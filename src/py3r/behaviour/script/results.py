@@ -207,12 +207,22 @@ class ScriptResults:
 
     @property
     def errors(self) -> list[tuple[dict[str, Any], str]]:
-        """Failed iterations as a list of ``(param_dict, error_message)`` pairs."""
+        """Failed iterations as a list of ``(param_dict, error_message)`` pairs.
+
+        As in the reference, every iteration without outputs is here, cancelled ones too (their
+        message says they were cancelled); the counts of the reprs, plots and front ends keep
+        those apart: they never ran, so they are no failures. ``it.status == "failed"`` picks
+        the failures proper from :attr:`failures`.
+        """
         return [(dict(it.params), str(it.failure)) for it in self._iterations if it.failure is not None]
 
     @property
     def failures(self) -> list[Iteration]:
-        """The iterations that failed or were cancelled, with their :class:`Failure`."""
+        """The iterations that failed or were cancelled, with their :class:`Failure`.
+
+        Cancelled ones stay here (as in :attr:`errors`) with kind ``"cancelled"``; their status
+        ``"cancelled"`` tells them from the iterations that ran and failed (``"failed"``).
+        """
         return [it for it in self._iterations if it.failure is not None]
 
     @property
@@ -457,9 +467,10 @@ class ScriptResults:
 
     # Reprs ---------------------------------------------------------------------------------
     def _counts(self) -> tuple[int, int, int]:
-        ok = sum(it.ok for it in self._iterations)
-        cancelled = sum(it.status == "cancelled" for it in self._iterations)
-        return ok, len(self._iterations) - ok - cancelled, cancelled
+        """Iterations ok, failed and cancelled: a cancelled one (never run, or stopped by a Cancel)
+        is no failure, though :attr:`failures` and :attr:`errors` list it, as the reference's do."""
+        statuses = [it.status for it in self._iterations]
+        return statuses.count("ok"), statuses.count("failed"), statuses.count("cancelled")
 
     def __repr__(self) -> str:
         ok, failed, cancelled = self._counts()

@@ -208,10 +208,12 @@ def execute_plan(
             if claims is not None:
                 claims.close()
     if results.interrupted:
-        done = sum(it.ok for it in results.iterations)
+        statuses = [it.status for it in results.iterations]
+        failed, cancelled = statuses.count("failed"), statuses.count("cancelled")
         warn(
-            f"Interrupted: {done} of {len(plan.points)} iterations of {plan.spec.display_path} had "
-            "finished and are kept; the others are marked cancelled.",
+            f"Interrupted: {len(statuses) - cancelled} of {len(plan.points)} iterations of "
+            f"{plan.spec.display_path} ran and are kept{f' ({failed} failed)' if failed else ''}; "
+            f"the other {cancelled} did not run to the end and are marked cancelled, not failed.",
             SweepInterruptedWarning,
         )
     return results

@@ -14,7 +14,7 @@ BIG_OUTPUT = 1 << 20
 
 
 class Progress:
-    """Counts finished iterations; the postfix counts failed ones and bytes of large outputs received."""
+    """Counts iterations that ran; the postfix counts failed ones and bytes of large outputs received."""
 
     def __init__(self, total: int, *, done: int, label: str | None) -> None:
         from tqdm.auto import tqdm
@@ -29,9 +29,16 @@ class Progress:
             shown["received"] = describe_size(self._received)
         self._bar.set_postfix(shown, refresh=refresh)
 
-    def update(self, ok: bool) -> None:
-        """One more iteration is known (``ok`` or not)."""
-        self._failed += not ok
+    def update(self, status: str) -> None:
+        """One more iteration is known, with its ``status``.
+
+        A cancelled iteration (stopped by Ctrl-C or a Cancel while it ran) neither moves the bar
+        nor counts as failed: the bar counts the iterations that ran, and only those that failed
+        count as failures.
+        """
+        if status == "cancelled":
+            return
+        self._failed += status == "failed"
         self._bar.update(1)
         self._postfix(refresh=False)
 

@@ -56,7 +56,7 @@ def execute(
             before_add(it)
         results.add(it)
         if bar is not None:
-            bar.update(it.ok)
+            bar.update(it.status)
         if on_iteration is not None:
             on_iteration(it, results)
 

@@ -411,7 +411,11 @@ def _report(args: argparse.Namespace, sr: ScriptResults, stop: _Stop, *, sampled
         )
     failures = sr.failures
     if failures:
-        print(f"\n{len(failures)} of {len(sr)} iterations failed:", file=sys.stderr)
+        print(  # cancelled iterations never ran: listed with their cause, but not counted as failed
+            f"\n{(failed := sum(it.status == 'failed' for it in failures))} of {len(sr)} iterations failed"
+            f"{f'; {len(failures) - failed} were cancelled' if len(failures) > failed else ''}:",
+            file=sys.stderr,
+        )
         for it in failures:
             assert it.failure is not None
             print(f"  {it.params}: {it.failure.message}", file=sys.stderr)

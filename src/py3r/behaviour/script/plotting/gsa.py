@@ -104,7 +104,10 @@ def _morris(ax: Axes, rows: pd.DataFrame, params: list[str]) -> None:
 
 
 def scatter_figure(results: ScriptResults, df: pd.DataFrame, names: list[str], figsize: Any) -> Figure:
-    """Each output against each parameter, one dot per completed point (a design's cloud)."""
+    """Each output against each parameter, one dot per completed point (a design's cloud).
+
+    The title counts the points left out: those that failed, and apart from them those a cancelled
+    sweep never ran (no failures)."""
     params = list(results.param_names)
     fig, axes = new_figure(len(names), len(params), figsize, sharey="row")
     ok = df[df["status"] == "ok"]
@@ -123,8 +126,10 @@ def scatter_figure(results: ScriptResults, df: pd.DataFrame, names: list[str], f
             ax.set_xlabel(param)
             ax.set_ylabel(name)
             ax.grid(True, alpha=0.3)
-    failed = len(df) - len(ok)
-    note = f" ({failed} failed, not shown)" if failed else ""
+    failed = int((df["status"] == "failed").sum())
+    not_run = int((df["status"] == "cancelled").sum())  # a cancelled design's points that never ran
+    left = [f"{failed} failed" if failed else "", f"{not_run} not run" if not_run else ""]
+    note = f" ({', '.join(s for s in left if s)}, not shown)" if failed or not_run else ""
     fig.suptitle(f"{len(ok)} points{note}{title(results, prefix=': ')}", x=0.01, ha="left", fontsize=10)
     return fig
 

@@ -79,4 +79,6 @@ def _summary(table: Any, output: str) -> str:
         text += f"; {attrs['share_excludes_zero']:.0%} with an interval that excludes 0"
     if attrs["failed"]:
         text += f"; {attrs['failed']} failed, not shown"
+    if attrs["not_run"]:
+        text += f"; {attrs['not_run']} not run (cancelled), not shown"
     return text

@@ -77,7 +77,7 @@ def _lines(
                 hit = ok[ok[param].map(key_of) == key_of(nominal[param])]
                 if len(hit):
                     ax.scatter([where[key_of(nominal[param])]], [hit[name].iloc[0]], **NOMINAL_STYLE)
-            _mark_failed(ax, [where[key_of(v)] for v in sub[sub["status"] != "ok"][param]])
+            _mark_failed(ax, [where[key_of(v)] for v in sub[sub["status"] == "failed"][param]])
             if labels is not None:
                 ax.set_xticks(xs, labels)
             ax.set_xlabel(param)
@@ -96,7 +96,10 @@ def _lines(
 
 
 def _mark_failed(ax: Axes, xs: list[float]) -> None:
-    """Cross out failed points along the bottom of ``ax`` (they have no value to place them by)."""
+    """Cross out failed points along the bottom of ``ax`` (they have no value to place them by).
+
+    Only points that ran and failed: a point a cancelled sweep never ran (status ``cancelled``)
+    is no failure, and is left blank, as in heat maps."""
     if not xs:
         return
     ax.scatter(xs, [0.04] * len(xs), transform=ax.get_xaxis_transform(), **FAILED_STYLE)
@@ -183,7 +186,7 @@ def _small_multiples(df: pd.DataFrame, params: list[str], names: list[str], figs
                 part = sub[(sub[hue].map(key_of) == key_of(h)) & (sub["status"] == "ok")]
                 pts = sorted((where[key_of(v)], y) for v, y in zip(part[x], part[out]))
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, label=f"{hue}={_label(h)}")
-            _mark_failed(ax, [where[key_of(v)] for v in sub[sub["status"] != "ok"][x]])
+            _mark_failed(ax, [where[key_of(v)] for v in sub[sub["status"] == "failed"][x]])
             if labels is not None:
                 ax.set_xticks(xs, labels)
             ax.set_xlabel(x)

@@ -38,6 +38,7 @@ _SWEEP_NAMES = (
     "sweep_status",
     "sweep_table",
     "sweep_plot",
+    "indices_html",
 )
 
 
@@ -99,6 +100,9 @@ class SweepPanel(w.VBox):
         The results of the last live rerun shown.
     results : ScriptResults or None
         The results of the last sweep (also while it runs: points arrive in it).
+    indices : pandas.DataFrame or None
+        The sensitivity indices of the last sampled design, once it has run (None when there are
+        none: ``indices_html`` shows the library's reason).
     live_tab, sweep_tab : LiveTab, SweepTab
         The two tabs, with their widgets (``sweep_tab.export_button``, ``live_tab.box``, ...),
         ``export(directory=None)`` (what Export does; it returns the paths written) and the
@@ -145,6 +149,11 @@ class SweepPanel(w.VBox):
         """The results of the last sweep (also while it runs: points arrive in it)."""
         return self.sweep_tab.results if self.sweep_tab else None
 
+    @property
+    def indices(self) -> Any:
+        """The sensitivity indices of the last sampled design once it has run (a DataFrame), or None."""
+        return self.sweep_tab.indices if self.sweep_tab else None
+
     def wait(self, timeout: float = 60.0) -> bool:
         """Block until no rerun, sweep or redraw is pending or running; return False on timeout."""
         return self._work.wait(timeout)
@@ -165,16 +174,22 @@ class SweepPanel(w.VBox):
         params : dict or list of str
             Per parameter, the values to sweep: a list, or text as typed in the tab (``"1:8:5"``,
             ``"1, 2, 4"``). A name alone (or None as its values) sweeps the range the script
-            declares for it. The others keep the Live tab's values.
-        mode : {"independent", "grid"}, default "independent"
-            As for :func:`sensitivity`.
+            declares for it. The others keep the Live tab's values. In a sampled mode, a tuple
+            ``(low, high)`` (or ``"low:high"``) is a range and a list gives choices, as for
+            :func:`plan_design`; a name alone samples its declared range.
+        mode : {"independent", "grid", "random", "lhs", "sobol", "morris"}, default "independent"
+            As for :func:`sensitivity`. A sampled design ends with its indices (:attr:`indices`)
+            and their plot.
         **kw
-            ``workers`` (default -1: one per core) and ``timeout`` (seconds), as in the tab.
+            ``workers`` (default -1: one per core) and ``timeout`` (seconds), as in the tab; for
+            a sampled mode ``n`` (default: the tab's, 100 points, 256 Sobol' base samples or 10
+            Morris trajectories), ``seed`` (default: a new one), ``levels`` (Morris) and
+            ``second_order`` (Sobol').
 
         Raises
         ------
         ValueError
-            If a name or value is not allowed (the tab shows it too); nothing starts.
+            If a name, value or option is not allowed (the tab shows it too); nothing starts.
 
         Examples
         --------
@@ -185,11 +200,22 @@ class SweepPanel(w.VBox):
         True
         >>> len(p.results), p.progress.description
         (3, '3 / 3')
+
+        A sampled design, ending with its indices:
+
+        >>> p.sweep(["threshold", "smooth_window"], mode="morris", n=4, seed=1, workers=1)
+        >>> p.wait()
+        True
+        >>> p.indices.columns.tolist()[:3], p.results.design.seed
+        (['output', 'param', 'mu_star'], 1)
         >>> p.close()
         """
-        unknown = set(kw) - {"workers", "timeout"}
+        unknown = set(kw) - {"workers", "timeout", "n", "seed", "levels", "second_order"}
         if unknown:
-            raise TypeError(f"sweep() takes workers= and timeout=; got {', '.join(sorted(unknown))}.")
+            raise TypeError(
+                "sweep() takes workers=, timeout=, n=, seed=, levels= and second_order=; "
+                f"got {', '.join(sorted(unknown))}."
+            )
         tab = self._tabs()[1]
         try:
             tab.fill(params, mode, **kw)

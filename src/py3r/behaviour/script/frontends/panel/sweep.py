@@ -2,13 +2,14 @@
 
 The sweep runs in a thread of its own exactly as :func:`sensitivity` runs it; as points arrive it
 only moves the progress bar. The table and the plot are redrawn by another thread, throttled
-(:class:`~.background.Throttle`), so that drawing never holds the sweep back.
+(:class:`~.background.Throttle`), so that drawing never holds the sweep back. Independent and grid
+sweeps take lists of values (:func:`plan_sweep`); sampled designs take ranges and choices, and end
+with their sensitivity indices (:mod:`.sampled`, :func:`plan_design`).
 """
 
 from __future__ import annotations
 
 import html
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -16,57 +17,37 @@ from typing import Any
 
 import ipywidgets as w
 
-from ... import CancelToken, Iteration, ParamSpec, Plan, ScriptResults, ScriptSpec, execute_plan, plan_sweep
+from ... import (
+    CancelToken,
+    Iteration,
+    ParamSpec,
+    Plan,
+    ScriptResults,
+    ScriptSpec,
+    execute_plan,
+    plan_design,
+    plan_sweep,
+)
 from ...exceptions import UsageError
-from ...values import parse_value
 from .background import Background, Throttle
-from .controls import limits_note, slider_range
+from .controls import limits_note
 from .files import export_paths, write_figure, wrote
 from .render import CSS, error_box, figure_bytes, show_png, table_html
+from .sampled import SAMPLED, DesignOptions, indices_view
+from .typed import design_suggestion, design_values, suggestion, sweep_values, text_of
 
 __all__ = ["MODES", "PLOT_EVERY", "SweepTab"]
 
-#: The sweep modes the tab offers, in this order (the mode selector is built from this list).
-MODES = ["independent", "grid"]
+#: The sweep modes the tab offers, in this order (the mode selector is built from this list):
+#: sweeps of lists of values, then sampled designs.
+SWEEPS = ["independent", "grid"]
+MODES = [*SWEEPS, *SAMPLED]
+#: The options :meth:`SweepTab.fill` takes for sampled designs only.
+DESIGN_OPTIONS = ("n", "seed", "levels", "second_order")
 #: Least seconds between two redraws of the table and the plot while a sweep runs.
 PLOT_EVERY = 1.0
 #: Most of one core the redraws may take (a redraw that took t seconds waits t / PLOT_SHARE).
 PLOT_SHARE = 0.1
-
-
-def _text_of(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value)
-
-
-def suggestion(p: ParamSpec) -> str:
-    """What a ticked parameter sweeps unless told otherwise, from what the script declares.
-
-    A declared range in at most 11 values on its step grid; all the choices; both bools; the
-    slider's span around the default in 5 values. Empty where nothing is known.
-
-    Examples
-    --------
-    >>> from py3r.behaviour.script import read_script
-    >>> from py3r.behaviour.script.frontends.panel.sweep import suggestion
-    >>> params = read_script("examples/open_field/pipeline.py").params
-    >>> [suggestion(params[n]) for n in ("threshold", "smooth_window", "smoothing", "seed")]
-    ['0.0:20.0:11', '1:49:9', 'mean, median', '0:84:5']
-    """
-    if p.choices is not None:
-        return ", ".join(_text_of(c) for c in p.choices)
-    if p.type == "bool":
-        return "True, False"
-    if p.type not in ("int", "float") or not p.has_literal_default:
-        return ""
-    lo, hi, step, bounded = slider_range(p)
-    if not bounded:
-        return f"{lo!r}:{hi!r}:5"
-    stops = round((hi - lo) / step) + 1
-    every = max(1, math.ceil((stops - 1) / 10))
-    count = (stops - 1) // every + 1
-    stop = lo + (count - 1) * every * step
-    stop = int(stop) if p.type == "int" else float(f"{stop:.12g}")
-    return f"{lo!r}:{stop!r}:{count}"
 
 
 class SweepTab:
@@ -97,25 +78,45 @@ class SweepTab:
         self.figure: Any = None
         #: Seconds the last sweep took, from Start to its last point.
         self.elapsed: float | None = None
-        self._given: dict[str, tuple[str, list[Any]]] = {}
+        self._given: dict[str, tuple[str, Any]] = {}  # a list to sweep, or a range or choices of a design
         self._running = False
         self._ran = 0
         self._served: int | None = None
+        #: The results of the last sweep once it has ended (None while it runs).
+        self._final: ScriptResults | None = None
+        #: The sensitivity indices of the last sampled design (None until it has run, or when
+        #: the library refuses them: :attr:`indices_html` then says why).
+        self.indices: Any = None
         self.redraw = Throttle(work, self._draw, every=PLOT_EVERY, share=PLOT_SHARE)
         self._build()
 
     def _build(self) -> None:
+        self.mode = w.ToggleButtons(
+            options=MODES,
+            value=MODES[0],
+            description="mode",
+            tooltips=[
+                "one parameter at a time, the others at their nominal values",
+                "every combination of the values",
+                "n uniform random points over the ranges",
+                "n points of a Latin hypercube over the ranges",
+                "Sobol' indices: n base samples (a power of 2)",
+                "Morris screening: n trajectories",
+            ],
+            style={"button_width": "104px"},
+        )
+        self.design = DesignOptions()
+        self._family = "sweep"
+        self.mode.observe(self._mode_changed, "value")
         self.sweep_rows: dict[str, tuple[w.Checkbox, w.Text]] = {}
         rows = []
         for name, p in self.spec.params.items():
             check = w.Checkbox(value=False, description=name, indent=False, layout=w.Layout(flex="0 0 180px"))
-            suggested = suggestion(p)
-            hint = f"e.g. {suggested}" if suggested else "values, comma-separated"
-            if suggested and ":" in suggested:
-                hint += "  (start:stop:count) or 1, 2, 4"
-            text = w.Text(placeholder=hint, layout=w.Layout(flex="0 0 340px"), continuous_update=True)
+            text = w.Text(
+                placeholder=self._hint(p), layout=w.Layout(flex="0 0 340px"), continuous_update=True
+            )
             text.observe(lambda ch, check=check: setattr(check, "value", bool(ch["new"].strip())), "value")
-            check.observe(lambda ch, text=text, s=suggested: self._ticked(ch["new"], text, s), "value")
+            check.observe(lambda ch, text=text, name=name: self._ticked(ch["new"], text, name), "value")
             note = " · ".join(
                 s for s in (p.doc or "", limits_note(p, p.low is not None and p.high is not None)) if s
             )
@@ -124,8 +125,6 @@ class SweepTab:
             )
             self.sweep_rows[name] = (check, text)
             rows.append(w.HBox([check, text, info]))
-        # Sampled designs join MODES; the selector is built from it.
-        self.mode = w.ToggleButtons(options=MODES, value=MODES[0], description="mode")
         self.workers = w.BoundedIntText(
             value=-1,
             min=-1,
@@ -153,6 +152,7 @@ class SweepTab:
         self.sweep_status = w.HTML()
         self.export_status = w.HTML()
         self.sweep_table = w.HTML()
+        self.indices_html = w.HTML()
         self.sweep_plot = w.Image(format="png", layout=w.Layout(display="none", max_width="900px"))
         self.start_button.on_click(lambda _: self.start_sweep())
         self.cancel_button.on_click(lambda _: self.cancel_sweep())
@@ -161,22 +161,58 @@ class SweepTab:
             [
                 w.HTML(
                     f"{CSS}Tick parameters to sweep (ticking fills in a range from the script's "
-                    "declarations); the others stay at the values set in the Live tab."
+                    "declarations); the others stay at the values set in the Live tab. A sampled "
+                    "design (random, lhs, sobol, morris) takes a range low:high or choices a, b "
+                    "per parameter, and ends with the sensitivity indices."
                 ),
                 *rows,
-                w.HBox([self.mode, self.workers, self.timeout]),
+                w.HBox([self.mode]),
+                w.HBox([self.workers, self.timeout]),
+                self.design.box,
                 w.HBox([self.start_button, self.cancel_button, self.progress, self.export_button]),
                 self.sweep_status,
                 self.export_status,
+                self.indices_html,
                 self.sweep_plot,
                 self.sweep_table,
             ]
         )
 
-    @staticmethod
-    def _ticked(on: bool, text: w.Text, suggested: str) -> None:
+    def _sampled(self) -> bool:
+        return self.mode.value in SAMPLED
+
+    def _suggest(self, p: ParamSpec, sampled: bool | None = None) -> str:
+        """What ticking ``p`` fills in: values to sweep, or what a design samples."""
+        sampled = self._sampled() if sampled is None else sampled
+        return design_suggestion(p) if sampled else suggestion(p)
+
+    def _hint(self, p: ParamSpec) -> str:
+        suggested = self._suggest(p)
+        hint = f"e.g. {suggested}" if suggested else "values, comma-separated"
+        if suggested and ":" in suggested:
+            hint += "  (low:high) or 1, 2, 4" if self._sampled() else "  (start:stop:count) or 1, 2, 4"
+        return hint
+
+    def _ticked(self, on: bool, text: w.Text, name: str) -> None:
+        suggested = self._suggest(self.spec.params[name])
         if on and not text.value.strip() and suggested:
             text.value = suggested
+        self.design.describe(sum(check.value for check, _ in self.sweep_rows.values()))
+
+    def _mode_changed(self, change: dict[str, Any]) -> None:
+        """Show the options of the new mode; between sweeps and designs, a parameter's filled-in
+        values become the other kind's (``0.0:20.0:11`` <-> ``0.0:20.0``), typed ones stay."""
+        family = "design" if change["new"] in SAMPLED else "sweep"
+        if family != self._family:
+            self._given.clear()
+            for name, (_, text) in self.sweep_rows.items():
+                p = self.spec.params[name]
+                if text.value and text.value == self._suggest(p, sampled=family == "sweep"):
+                    text.value = self._suggest(p, sampled=family == "design")
+            self._family = family
+            for name, (_, text) in self.sweep_rows.items():
+                text.placeholder = self._hint(self.spec.params[name])
+        self.design.show(change["new"])
 
     # Values ------------------------------------------------------------------------------------
     def values_of(self, name: str, text: str) -> list[Any]:
@@ -184,19 +220,7 @@ class SweepTab:
         given = self._given.get(name)
         if given is not None and given[0] == text:
             return list(given[1])  # as sweep() was given them, not read back from text
-        text = text.strip()
-        if ":" in text and self.spec.params[name].type in ("int", "float", "any"):
-            parts = [s.strip() for s in text.split(":")]
-            if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) < 1:
-                raise UsageError(f"Write a range for {name!r} as start:stop:count, e.g. 1:8:5; got {text!r}.")
-            start, stop = (float(parse_value(self.spec, name, s)) for s in parts[:2])  # type: ignore[arg-type]
-            count = int(parts[2])
-            gap = (stop - start) / (count - 1) if count > 1 else 0.0
-            values: list[Any] = [float(f"{start + i * gap:.12g}") for i in range(count)]
-            if self.spec.params[name].type == "int":
-                values = list(dict.fromkeys(round(v) for v in values))
-            return values
-        return [parse_value(self.spec, name, part.strip()) for part in text.split(",") if part.strip()]
+        return sweep_values(self.spec, name, text)
 
     def fill(
         self,
@@ -205,9 +229,12 @@ class SweepTab:
         *,
         workers: int | None = None,
         timeout: float | None = None,
+        **design: Any,
     ) -> None:
         """Set the tab's controls: values (a list, or text as typed) per parameter; a name alone, or
-        None for its values, sweeps the script's declared range."""
+        None for its values, sweeps the script's declared range. In a sampled mode a tuple
+        ``(low, high)`` is a range and a list gives choices; ``design`` holds ``n``, ``seed``,
+        ``levels`` (Morris) and ``second_order`` (Sobol')."""
         items: dict[str, Any] = dict(params) if isinstance(params, Mapping) else dict.fromkeys(params)
         known = ", ".join(self.spec.params) or "none"
         for name in items:
@@ -217,7 +244,15 @@ class SweepTab:
                     f"Its parameters are: {known}."
                 )
         if mode not in MODES:
-            raise UsageError(f"The panel sweeps in mode {' or '.join(map(repr, MODES))}; got {mode!r}.")
+            modes = ", ".join(map(repr, MODES[:-1]))
+            raise UsageError(f"The panel sweeps in mode {modes} or {MODES[-1]!r}; got {mode!r}.")
+        given = {k: v for k, v in design.items() if v is not None}
+        if given and mode not in SAMPLED:
+            raise UsageError(
+                f"{', '.join(f'{k}=' for k in given)} {'is an option' if len(given) == 1 else 'are options'} "
+                f"of the sampled modes ({', '.join(map(repr, SAMPLED))}); got mode={mode!r}."
+            )
+        self.mode.value = mode  # first: it turns filled-in values into the mode's kind
         self._given.clear()
         for name, (check, text) in self.sweep_rows.items():
             if name not in items:
@@ -226,7 +261,7 @@ class SweepTab:
                 continue
             value = items[name]
             if value is None:
-                typed = suggestion(self.spec.params[name])
+                typed = self._suggest(self.spec.params[name])
                 if not typed:
                     raise UsageError(
                         f"Give values for {name!r}: {self.spec.display_path} declares no range or "
@@ -234,29 +269,48 @@ class SweepTab:
                     )
             elif isinstance(value, str):
                 typed = value
+            elif isinstance(value, tuple) and mode in SAMPLED:  # a range, kept as given
+                typed = ":".join(text_of(v) for v in value)
+                self._given[name] = (typed, value)
             else:
                 values = list(value)
-                typed = ", ".join(_text_of(v) for v in values)
+                typed = ", ".join(text_of(v) for v in values)
                 self._given[name] = (typed, values)
             text.value = typed
             check.value = True
-        self.mode.value = mode
         if workers is not None:
             self.workers.value = workers
         if timeout is not None:
             self.timeout.value = timeout
+        widgets = {"n": self.design.n, "levels": self.design.levels, "second_order": self.design.second_order}
+        for key, value in given.items():
+            if key == "seed":
+                self.design.seed.value = str(value)
+            else:
+                widgets[key].value = value
 
     def plan(self) -> Plan:
         """The checked plan of the sweep the controls describe (raises on a bad value)."""
-        swept = {
-            name: self.values_of(name, text.value)
-            for name, (check, text) in self.sweep_rows.items()
-            if check.value
-        }
-        if not swept:
+        ticked = [name for name, (check, _) in self.sweep_rows.items() if check.value]
+        if not ticked:
             raise UsageError("Tick at least one parameter and give it values to sweep.")
+        texts = {name: self.sweep_rows[name][1].value for name in ticked}
+        if self._sampled():  # the values typed first, then the Live tab's for the others
+            varied = {name: self.design_values_of(name, text) for name, text in texts.items()}
+            nominal = {k: v for k, v in self.live_values().items() if k not in varied}
+            options = self.design.options()
+            return plan_design(self.spec, varied, mode=self.mode.value, nominal=nominal, **options)
+        swept = {name: self.values_of(name, text) for name, text in texts.items()}
         nominal = {k: v for k, v in self.live_values().items() if k not in swept}
         return plan_sweep(self.spec, swept, nominal=nominal, mode=self.mode.value)
+
+    def design_values_of(self, name: str, text: str) -> Any:
+        """What a design samples for ``name``: a range ``(low, high)``, a list of choices, or None
+        for its declared range."""
+        given = self._given.get(name)
+        if given is not None and given[0] == text:
+            return given[1]
+        return design_values(self.spec, name, text)
 
     # Running -----------------------------------------------------------------------------------
     def start_sweep(self, *, raise_errors: bool = False) -> None:
@@ -265,7 +319,7 @@ class SweepTab:
             if self._running:
                 raise UsageError("A sweep is running: wait for it, or cancel it, before starting another.")
             plan = self.plan()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ImportError) as exc:  # ImportError: no SALib for a design
             self.sweep_status.value = error_box("Check the sweep", str(exc))
             if raise_errors:
                 raise
@@ -277,6 +331,8 @@ class SweepTab:
         total = len(plan.points)
         self.token, self.last_plan, self.results, self.figure = token, plan, None, None
         self._running, self._ran, self._served, self.elapsed = True, 0, None, None
+        self._final, self.indices = None, None
+        self.indices_html.value = ""
         self.progress.max, self.progress.value = total, 0
         self.progress.bar_style, self.progress.description = "", f"0 / {total}"
         self.start_button.disabled, self.cancel_button.disabled = True, False
@@ -327,15 +383,22 @@ class SweepTab:
         self.progress.value = len(ran)
         self.progress.description = f"{len(ran)} / {total}"
         took = f" Took {self.elapsed:.1f} s." if self.elapsed is not None else ""
+        design = results.design
+        what = (
+            f" A {design.mode} design of {len(design.sample)} rows, seed {design.seed}."
+            if design is not None
+            else ""
+        )
         if results.interrupted:
             self.progress.bar_style = "warning"
             self.sweep_status.value = (
                 f"Cancelled: {len(ran)} of {total} points ran ({failed} failed); "
-                f"{total - len(ran)} did not run and are left out.{took}"
+                f"{total - len(ran)} did not run and are left out.{took}{what}"
             )
         else:
             self.progress.bar_style = "danger" if failed else "success"
-            self.sweep_status.value = f"Done: {len(results)} points, {failed} failed.{took}"
+            self.sweep_status.value = f"Done: {len(results)} points, {failed} failed.{took}{what}"
+        self._final = results
         self.redraw.request(urgent=True)
 
     def cancel_sweep(self) -> None:
@@ -365,30 +428,49 @@ class SweepTab:
     def _table(self, shown: ScriptResults) -> Any:
         return shown.to_dataframe(outputs=shown.scalar_outputs(), include_failed=True)
 
+    def _figure(self, shown: ScriptResults) -> Any:
+        """The plot of the points that ran; for a design, what its results say once it has run
+        (Sobol' bars, Morris' plane, a scatter with RBD-FAST's indices), and its cloud till then
+        (or when it has no indices: a cancelled design, failed points)."""
+        final, plan = self._final, self.last_plan
+        if plan is not None and plan.design is not None:
+            if final is not None:
+                try:
+                    return final.plot()
+                except ValueError:  # no indices: the cloud of what ran still shows
+                    pass
+            return shown.plot(kind="scatter")
+        return shown.plot()
+
     def _draw(self) -> None:
-        """Redraw the plot and the table of the points that ran so far (the table last: once it
-        shows a point, the plot does too)."""
+        """Redraw the plot and the table of the points that ran so far (the table after the plot:
+        once it shows a point, the plot does too); at the end of a design, its indices last (once
+        they show, the design's plot does too)."""
+        plan, final = self.last_plan, self._final
         shown = self.ran()
-        if shown is None or not len(shown):
-            return
-        try:
-            fig = shown.plot()
-        except ValueError:  # not enough points yet, or nothing numeric to plot
-            pass
-        else:
-            self.figure = fig
-            show_png(self.sweep_plot, figure_bytes(fig))
-        try:
-            df = self._table(shown)
-            failed = int((df["status"] != "ok").sum())
-            if not failed:
-                df = df.drop(columns="error")  # blank throughout (Export keeps it)
-            self.sweep_table.value = (
-                f"<p class='py3r-note'>{len(df)} points ran, {failed} failed</p>"
-                + table_html(df, scroll=True, failed_rows=True)
-            )
-        except TypeError as exc:
-            self.sweep_table.value = error_box("No table", str(exc))
+        if shown is not None and len(shown):
+            try:
+                fig = self._figure(shown)
+            except ValueError:  # not enough points yet, or nothing numeric to plot
+                pass
+            else:
+                self.figure = fig
+                show_png(self.sweep_plot, figure_bytes(fig))
+            try:
+                df = self._table(shown)
+                failed = int((df["status"] != "ok").sum())
+                if not failed:
+                    df = df.drop(columns="error")  # blank throughout (Export keeps it)
+                self.sweep_table.value = (
+                    f"<p class='py3r-note'>{len(df)} points ran, {failed} failed</p>"
+                    + table_html(df, scroll=True, failed_rows=True)
+                )
+            except TypeError as exc:
+                self.sweep_table.value = error_box("No table", str(exc))
+        if final is not None and final.design is not None:
+            view, table = indices_view(final)
+            if plan is self.last_plan:  # else a new sweep started meanwhile: these are outdated
+                self.indices, self.indices_html.value = table, view
 
     def export(self, directory: str | Path | None = None) -> list[Path]:
         """Write the table of the points that ran as CSV, and the plot as PNG and SVG."""
@@ -399,6 +481,10 @@ class SweepTab:
         csv, png, svg = export_paths(self.spec, "sweep", directory)
         self._table(shown).to_csv(csv, index=False)
         paths = [csv]
+        indices = csv.with_name(f"{csv.stem}-indices.csv")
+        if self.indices is not None and not indices.exists():
+            self.indices.to_csv(indices, index=False)
+            paths.append(indices)
         if self.figure is not None:
             paths += write_figure(self.figure, png, svg)
         self.export_status.value = wrote(paths)
