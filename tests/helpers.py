@@ -107,18 +107,23 @@ def warm_workers() -> set[int]:
 
 
 def warm_processes() -> set[int]:
-    """The idle warm workers and their pre-forked spares: the only processes allowed to stay."""
+    """The idle warm workers, their pre-forked spares and their lifelines: the only processes
+    allowed to stay."""
     workers = warm_workers()
-    spares = set()
+    named: dict[int, tuple[str, int]] = {}
     for pid in session_processes():
         try:
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
             ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue
-        if comm == "py3r-spare" and ppid in workers:
-            spares.add(pid)
-    return workers | spares
+        named[pid] = (comm, ppid)
+    kept = {
+        pid
+        for pid, (comm, ppid) in named.items()
+        if comm in ("py3r-spare", "py3r-lifeline") and ppid in workers
+    }
+    return workers | kept
 
 
 def running_iterations() -> dict[int, tuple[int, str]]:

@@ -329,3 +329,97 @@ def test_sampled_design_with_failed_points_exits_1_naming_them(capsys):
     assert code == 1
     assert "(no indices: 5 of the 10 points of the lhs design failed" in captured.out
     assert "5 of 10 iterations failed:" in captured.err
+
+
+def _stopped_sweep(tmp_path, *signals, repeat=None):
+    """A sweep of slow_steps.py (i=0, 1 finish; i=2 hangs; i=3 waits) stopped by ``signals``, then
+    sent ``repeat`` over and over until it exits."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "py3r.behaviour.script",
+            "sweep",
+            SCRIPTS / "slow_steps.py",
+            "-p",
+            "i=1,2,3",
+            "--nominal",
+            "slow_from=2",
+            "--nominal",
+            f"marker_dir={markers}",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--csv",
+            tmp_path / "out.csv",
+            "--cache",
+            tmp_path / "store",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        wait_for(lambda: (markers / "started-2").exists(), timeout=60, what="the hanging iteration to start")
+        for sig in signals:
+            proc.send_signal(sig)
+        if repeat is not None:  # keep pressing Ctrl-C while it stops and reports, until it exits
+
+            def pressed_until_exit():
+                if proc.poll() is None:
+                    proc.send_signal(repeat)
+                return proc.poll() is not None
+
+            wait_for(pressed_until_exit, timeout=60, interval=0.01, what="the command to exit")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    return proc.returncode, out, err
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_stop_a_sweep_like_ctrl_c(tmp_path, sig, status):
+    """A cluster's time limit (SIGTERM) or a closed terminal (SIGHUP): finished points are printed,
+    written to --csv and kept in the store, and the exit status says which signal it was."""
+    code, out, err = _stopped_sweep(tmp_path, sig)
+    assert code == status, err
+    table = [line.split() for line in out.splitlines()[:3]]
+    assert table == [["i", "i_out"], ["0", "0"], ["1", "1"]], out
+    assert f"Stopped by {sig.name}" in err and "Traceback" not in err
+    csv = pd.read_csv(tmp_path / "out.csv")
+    assert csv["status"].tolist() == ["ok", "ok", "cancelled", "cancelled"]
+    stored = cli("history", SCRIPTS / "slow_steps.py", "--store", tmp_path / "store")
+    assert [line.split()[0] for line in stored.stdout.splitlines()[1:]] == ["0", "1"]
+
+
+def test_more_ctrl_c_while_stopping_still_print_what_is_done(tmp_path):
+    code, out, err = _stopped_sweep(tmp_path, signal.SIGINT, repeat=signal.SIGINT)
+    assert code == 130, err
+    assert [line.split() for line in out.splitlines()[:3]] == [["i", "i_out"], ["0", "0"], ["1", "1"]]
+    assert (tmp_path / "out.csv").exists()
+
+
+def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "py3r.behaviour.script", "run", SCRIPTS / "slow_steps.py"),
+            *("-p", "i=3", "-p", "slow_from=3", "-p", f"marker_dir={tmp_path}"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        wait_for(lambda: (tmp_path / "started-3").exists(), timeout=60, what="the run to start")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 143, err
+    assert "cancelled" in err and "Traceback" not in err

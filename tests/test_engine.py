@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -188,3 +189,19 @@ def test_falls_back_to_a_new_interpreter_when_the_worker_cannot_start(tmp_path, 
     with pytest.warns(RuntimeWarning, match=r"The warm worker exited while starting\..*engine='subprocess'"):
         sr = run(script, engine="fork")
     assert sr[{}]["v"] == 5 and sr.iterations[0].info["engine"] == "subprocess"
+
+
+def test_the_callers_directory_shadows_nothing(engine, tmp_path, monkeypatch):
+    """A pickle.py, signal.py or selectors.py in the caller's working directory is never imported by
+    the warm worker or an iteration's process: imports resolve as under ``python script.py``."""
+    shutil.copytree(SCRIPTS / "hostile_cwd", tmp_path / "cwd")
+    monkeypatch.chdir(tmp_path / "cwd")
+    POOL.close()  # a worker started from another directory would hide the problem
+    sr = sensitivity(SCRIPTS / "stdlib_imports.py", {"i": [1, 2]}, engine=engine, progress=False)
+    assert not sr.errors, sr.errors
+    for key in sr.keys():
+        out = sr[key]
+        assert out["first_on_path"] == str(SCRIPTS)
+        assert out["cwd_on_path"] is False
+        assert not any(f.startswith(str(tmp_path)) for f in out["module_files"])
+    assert sorted(p.name for p in (tmp_path / "cwd").iterdir()) == ["pickle.py", "selectors.py", "signal.py"]

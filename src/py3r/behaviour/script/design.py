@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ParamValue
 from .plan import Plan, Point, check_outputs, required_missing, unknown_names
-from .values import check_value, describe, is_number, value_key
+from .values import check_value, describe, is_number, nfc, value_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -218,6 +218,7 @@ def _factors(spec: ScriptSpec, params: Any) -> list[Factor]:
         )
     if not isinstance(params, Mapping):
         params = dict.fromkeys(params)
+    params = {nfc(n): v for n, v in params.items()}  # names compared in Unicode NFC
     if not params:
         raise ValueError("params is empty: name at least one parameter to vary.")
     unknown_names(spec, params, "Parameter")
@@ -358,7 +359,7 @@ def plan_design(
     factors = _factors(spec, params)
     names = [f.name for f in factors]
     morris_levels = _check_options(mode, n, seed, second_order, levels, len(factors))
-    nominal = dict(nominal or {})
+    nominal = {nfc(n): v for n, v in (nominal or {}).items()}
     unknown_names(spec, nominal, "Nominal parameter")
     both = [name for name in nominal if name in names]
     if both:

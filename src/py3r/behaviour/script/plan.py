@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ParamValue
 from .spec import ParamSpec, ScriptSpec
-from .values import check_value, describe, value_key
+from .values import check_value, describe, nfc, value_key
 
 if TYPE_CHECKING:
     from .design import Design
@@ -88,7 +88,7 @@ def check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tupl
         return tuple(spec.outputs), False
     if isinstance(outputs, str):
         outputs = [outputs]
-    wanted = list(dict.fromkeys(outputs))
+    wanted = list(dict.fromkeys(nfc(n) for n in outputs))
     if not wanted:
         raise ValueError("outputs= is an empty list. Name at least one output, or leave it out for all.")
     for name in wanted:
@@ -147,7 +147,7 @@ def plan_run(
     """
     if params is not None and not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of parameter values; got {describe(params)}.")
-    params = dict(params or {})
+    params = {nfc(n): v for n, v in (params or {}).items()}
     unknown_names(spec, params, "Parameter")
     values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
     missing = required_missing(spec, values)
@@ -235,7 +235,8 @@ def plan_sweep(
             "sensitivity() needs a dict of parameters to sweep, e.g. {'threshold': [0.5, 0.8]}; "
             f"got {describe(params)}."
         )
-    nominal = dict(nominal or {})
+    params = {nfc(n): v for n, v in params.items()}
+    nominal = {nfc(n): v for n, v in (nominal or {}).items()}
     unknown_names(spec, params, "Swept parameter")
     unknown_names(spec, nominal, "Nominal parameter")
     fixed = {n: check_value(spec, spec.params[n], v) for n, v in nominal.items()}

@@ -157,7 +157,8 @@ def execute_plan(
         a client is connected for the call and closed after it.
     on_iteration : callable, optional
         Called as ``on_iteration(iteration, results)`` in the calling thread as each iteration
-        finishes (not for those served from the store).
+        finishes (not for those the store held when the call began; yes for those another process
+        was computing, which arrive from the store marked ``cached``).
 
     Returns
     -------
@@ -183,23 +184,29 @@ def execute_plan(
     results = ScriptResults.for_plan(plan, max_memory=budget)
     points = list(plan.points)
     save = None
+    claims = None
     if store is not None:  # stored before the results keep them: they may refer to the store's copy
-        points, save = lookup(store, plan, results, retry_failed=retry_failed, timeout=timeout)
+        points, save, claims = lookup(store, plan, results, retry_failed=retry_failed, timeout=timeout)
 
     if points:
-        execute(
-            plan,
-            results,
-            points,
-            engine=engine,
-            workers=workers,
-            timeout=timeout,
-            progress=progress,
-            cancel=cancel,
-            on_iteration=on_iteration,
-            executor=executor,
-            before_add=save,
-        )
+        try:
+            execute(
+                plan,
+                results,
+                points,
+                engine=engine,
+                workers=workers,
+                timeout=timeout,
+                progress=progress,
+                cancel=cancel,
+                on_iteration=on_iteration,
+                executor=executor,
+                before_add=save,
+                claims=claims,
+            )
+        finally:
+            if claims is not None:
+                claims.close()
     if results.interrupted:
         statuses = [it.status for it in results.iterations]
         failed, cancelled = statuses.count("failed"), statuses.count("cancelled")

@@ -27,6 +27,7 @@ __all__ = [
     "is_number",
     "is_scalar",
     "key_of",
+    "nfc",
     "parse_value",
     "split_names",
     "value_key",
@@ -41,8 +42,27 @@ def key_of(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
+def nfc(name: str) -> str:
+    """A parameter or output name in Unicode normal form C: ``"größe"`` typed with a combining
+    diaeresis (NFD, as some keyboards and file systems make it) is the same name as the composed one.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.values import nfc
+    >>> nfc("gro\u0308\u00dfe") == "gr\u00f6\u00dfe"
+    True
+    """
+    if not isinstance(name, str) or name.isascii():
+        return name  # a name that is not a str is refused where names are checked
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name)
+
+
 def value_key(values: Mapping[str, Any]) -> tuple[tuple[str, str, Any], ...]:
     """A hashable key of a dict of parameter values, whatever its order (see :func:`key_of`).
+
+    Names are compared in Unicode normal form C (:func:`nfc`).
 
     Examples
     --------
@@ -50,7 +70,7 @@ def value_key(values: Mapping[str, Any]) -> tuple[tuple[str, str, Any], ...]:
     >>> value_key({"b": 1, "a": 1.0}) == value_key({"a": 1.0, "b": 1}) != value_key({"a": 1, "b": 1})
     True
     """
-    return tuple((name, *key_of(values[name])) for name in sorted(values))
+    return tuple(sorted(((nfc(name), *key_of(value)) for name, value in values.items()), key=lambda k: k[0]))
 
 
 # Scalars -----------------------------------------------------------------------------------------
@@ -89,6 +109,8 @@ def describe(value: Any) -> str:
         return f"the string {value!r}"
     if value is None:
         return "None"
+    if isinstance(value, int) and value.bit_length() > 2000:  # repr may exceed Python's digit limit
+        return f"an int of about {value.bit_length() * 0.30103:.0f} digits"
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -117,7 +139,8 @@ _WANTED = {
 def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
     """Check ``value`` for ``param`` and return it normalised.
 
-    numpy scalars become Python scalars and an int given to a float parameter becomes a float.
+    numpy scalars become Python scalars, values of subclasses of int, float or str (an ``IntEnum``
+    member) the plain base type, and an int given to a float parameter becomes a float.
     Nothing is ever cast: ``2.7`` is no int and the string ``"False"`` is no bool.
 
     Parameters
@@ -153,7 +176,7 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
     ...
     ValueError: Parameter 'smooth_window' of ... must be within [1, 51]; got the int 0. ...
     """
-    value = as_python(value)
+    value = _base_type(as_python(value))
     kind = param.type
     where = f"Parameter {param.name!r} of {spec.where(param.line)}"
     example = f"{param.name}={_EXAMPLES[kind]}"
@@ -178,7 +201,13 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
             hint = f"Pass a whole number; values are never rounded, e.g. {example}."
         raise TypeError(f"{where} is {_WANTED[kind]}; got {describe(value)}. {hint}")
     if kind == "float":
-        value = float(value)  # type: ignore[arg-type]
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise ValueError(
+                f"{where} is a float; got {describe(value)}, too large for a float (the largest is "
+                f"about 1.8e308). Pass a smaller number, e.g. {example}."
+            ) from None
     if param.limited:
         _check_limits(where, param, value)
     return value  # type: ignore[no-any-return]
@@ -194,6 +223,23 @@ def _check_limits(where: str, param: ParamSpec, value: Any) -> None:
         f"{where} must be {limits}; got {describe(value)}. Pick an allowed value, or change "
         f"{change} at the Param call if the script really accepts it."
     )
+
+
+def _base_type(value: Any) -> Any:
+    """A value of a subclass of int, float or str (an ``IntEnum`` member, a ``str`` subclass) as the
+    plain base type: the iteration's process may not be able to import the subclass (defined in the
+    caller's ``__main__``), and the script expects the plain value. Base methods are called
+    directly, so a subclass's own ``__int__`` or ``__str__`` cannot change the value."""
+    kind = type(value)
+    if kind in (bool, int, float, str) or value is None:
+        return value
+    if isinstance(value, int):  # bool cannot be subclassed
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    return value
 
 
 # Reading values from text ------------------------------------------------------------------------
@@ -231,6 +277,7 @@ def parse_value(spec: ScriptSpec, name: str, text: str) -> ParamValue:
     >>> parse_value(spec, "interpolate_gaps", "false"), parse_value(spec, "threshold", "3")
     (False, 3.0)
     """
+    name = nfc(name)
     if name not in spec.params:
         import difflib
 

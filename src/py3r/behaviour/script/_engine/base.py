@@ -135,12 +135,23 @@ class Engine(ABC):
     #: idle at that moment): the loop may start it once more.
     retry_unstarted: ClassVar[bool] = False
 
-    def prepare(self, preload: Preload) -> None:  # noqa: B027  (optional hook)
-        """Get ready to run a script's iterations (e.g. start a warm worker); once per call.
+    def prepare(
+        self, preload: Preload, *, deadline: float | None = None, cancel_fd: int | None = None
+    ) -> bool:
+        """Get ready to run a script's iterations (e.g. start a warm worker and wait for its imports).
 
-        Raises :class:`~py3r.behaviour.script.exceptions.WorkerStartError` when it cannot; the
-        loop then carries on with the ``"subprocess"`` engine.
+        Called before the first iteration of a call, and again whenever :meth:`ready` turns False.
+        Waits at most until ``deadline`` (a :func:`time.monotonic` time: the timeout of the
+        iterations waiting for it) and until ``cancel_fd`` becomes readable; returns False when
+        either stopped the wait, after killing whatever it had started, and True once ready.
+        Raises :class:`~py3r.behaviour.script.exceptions.WorkerStartError` when it cannot get
+        ready; the loop then carries on with the ``"subprocess"`` engine.
         """
+        return True
+
+    def ready(self) -> bool:
+        """Whether :meth:`start` may be called now; when False the loop calls :meth:`prepare` first."""
+        return True
 
     @abstractmethod
     def start(self, task: Task) -> Job:

@@ -33,7 +33,7 @@ class SubprocessJob(Job):
 
 
 class SubprocessEngine(Engine):
-    """Start ``python -m py3r.behaviour.script._worker.child`` for every iteration."""
+    """Start ``python -P -m py3r.behaviour.script._worker.child`` for every iteration."""
 
     name = "subprocess"
 
@@ -45,6 +45,7 @@ class SubprocessEngine(Engine):
             proc = subprocess.Popen(
                 [
                     sys.executable,
+                    "-P",  # safe path: never the caller's directory on sys.path (the child adds the script's)
                     "-m",
                     "py3r.behaviour.script._worker.child",
                     str(task_file.fileno()),

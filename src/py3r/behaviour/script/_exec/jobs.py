@@ -7,6 +7,7 @@ import os
 from .._engine import Preload
 from .._worker.protocol import Task
 from ..plan import Plan, Point
+from ..settings import env_number
 from ..spec import ScriptSpec
 
 __all__ = ["make_task", "preload_of"]
@@ -32,8 +33,15 @@ def make_task(plan: Plan, point: Point, *, threads: int | None) -> Task:
 
 def _output_limit() -> int | None:
     """PY3R_SCRIPT_MAX_OUTPUT_BYTES: the largest output (pickled) an iteration may send; unset, none."""
-    text = os.environ.get("PY3R_SCRIPT_MAX_OUTPUT_BYTES", "").strip()
-    return int(text) if text else None
+    limit = env_number(
+        "PY3R_SCRIPT_MAX_OUTPUT_BYTES",
+        None,
+        what="bytes",
+        integer=True,
+        example="2000000000",
+        unset="no limit",
+    )
+    return None if limit is None else int(limit)
 
 
 def preload_of(spec: ScriptSpec) -> Preload:

@@ -18,17 +18,18 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .._engine import Engine, Job, Preload, get_engine
 from .._worker.protocol import MESSAGE, OUTPUT, SHARED, FrameReader, ProtocolError, Task
 from ..exceptions import WorkerStartError, warn
-from ..iteration import Iteration
+from ..iteration import Failure, Iteration
 from ..payload import Payload
 from ..plan import Point
 from .cancel import CancelToken
 from .outcome import Ending, failure_of
 
-__all__ = ["EXIT_GRACE", "REAP_TIMEOUT", "TERM_GRACE", "LocalLoop"]
+__all__ = ["CLAIM_POLL", "EXIT_GRACE", "REAP_TIMEOUT", "TERM_GRACE", "Claims", "LocalLoop"]
 
 #: Seconds between SIGTERM and SIGKILL when an iteration times out.
 TERM_GRACE = 1.0
@@ -37,6 +38,17 @@ TERM_GRACE = 1.0
 EXIT_GRACE = 2.0
 #: Seconds to wait for killed processes to be reaped.
 REAP_TIMEOUT = 10.0
+#: Seconds between asking again about points another process is computing.
+CLAIM_POLL = 0.2
+
+
+class Claims(Protocol):
+    """Who computes which point, when several processes share a run store (its leases)."""
+
+    def claim(self, point: Point) -> Iteration | bool:
+        """True: run ``point`` here; False: another process runs it, ask again later; an
+        Iteration: its result, stored meanwhile."""
+        ...  # pragma: no cover - a protocol
 
 
 def _memory_size() -> int | None:
@@ -99,6 +111,7 @@ class LocalLoop:
         cancel: CancelToken | None = None,
         label: str = "the script",
         on_output: Callable[[int], None] | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self.engine = engine
         self.preload = preload
@@ -111,11 +124,24 @@ class LocalLoop:
         self.on_output = on_output
         self.sel = selectors.DefaultSelector()
         self.running: dict[int, _Run] = {}  # every process not yet reaped, by result fd
+        self.pending: deque[tuple[Point, Task, int]] = deque()  # (point, task, retries) not started
+        #: Points another process is computing (their results are awaited in the store).
+        self.waiting: list[tuple[Point, Task, int]] = []
+        self.claims = claims
+        self._next_claim = 0.0
+        self._prepared = False
 
     # Starting ----------------------------------------------------------------------------------
-    def _prepare(self) -> None:
+    def _prepare(self, since: float) -> bool:
+        """Get the engine ready (a warm worker's imports), within the waiting iterations' timeout.
+
+        Returns False when their timeout ran out first: the engine has killed what it started, and
+        those iterations are reported timed out. Ctrl-C and a Cancel stop the wait as well.
+        """
+        deadline = since + self.timeout if self.timeout else None
+        cancel_fd = self.cancel.fileno() if self.cancel is not None else None
         try:
-            self.engine.prepare(self.preload)
+            ok = self.engine.prepare(self.preload, deadline=deadline, cancel_fd=cancel_fd)
         except WorkerStartError as exc:
             warn(
                 f"{exc} Running {self.label} with a new interpreter per iteration instead "
@@ -123,12 +149,77 @@ class LocalLoop:
                 RuntimeWarning,
             )
             self.engine = get_engine("subprocess")
-            self.engine.prepare(self.preload)
+            ok = self.engine.prepare(self.preload, deadline=deadline, cancel_fd=cancel_fd)
+        if self.cancel is not None and self.cancel.is_set():
+            raise _Cancelled
+        self._prepared = ok
+        if not ok:
+            waiting = min(self.workers - self._active(), len(self.pending))
+            for _ in range(waiting):
+                point, task, _ = self.pending.popleft()
+                self.on_iteration(
+                    Iteration.at(
+                        point,
+                        status="failed",
+                        failure=Failure(
+                            "timeout",
+                            f"The iteration timed out after {self.timeout:g} s before the script started: "
+                            "the warm worker was still importing the script's imports, and was stopped "
+                            "with everything it had started. Raise timeout= to allow for the imports, or "
+                            "find the import that hangs (run the script with python -X importtime).",
+                        ),
+                        wall_time=time.monotonic() - since,
+                        info={"engine": self.engine.name, "cwd": task.cwd},
+                    )
+                )
+        return ok
 
-    def _start(self, point: Point, task: Task, retries: int = 0) -> None:
+    def _fill(self) -> None:
+        """Start pending iterations while slots are free (getting the engine ready first if need be).
+
+        With claims, a point another process is computing waits aside, and the next one starts.
+        """
+        if self.waiting and time.monotonic() >= self._next_claim:
+            self._ask_again()
+        since: float | None = None
+        while self.pending and self._active() < self.workers:
+            if not self._prepared or not self.engine.ready():
+                since = time.monotonic()
+                if not self._prepare(since):
+                    continue
+            point, task, retries = self.pending.popleft()
+            if self.claims is not None and not retries:
+                got = self.claims.claim(point)
+                if got is False:
+                    self.waiting.append((point, task, retries))
+                    self._next_claim = time.monotonic() + CLAIM_POLL
+                    continue
+                if isinstance(got, Iteration):
+                    self.on_iteration(got)
+                    continue
+            self._start(point, task, retries, since=since)
+
+    def _ask_again(self) -> None:
+        """Ask about the points that wait for another process: stored now, or theirs to run."""
+        assert self.claims is not None
+        still, ready = [], []
+        for point, task, retries in self.waiting:
+            got = self.claims.claim(point)
+            if got is False:
+                still.append((point, task, retries))
+            elif isinstance(got, Iteration):
+                self.on_iteration(got)
+            else:
+                ready.append((point, task, retries))
+        self.waiting = still
+        self.pending.extendleft(reversed(ready))
+        self._next_claim = time.monotonic() + CLAIM_POLL
+
+    def _start(self, point: Point, task: Task, retries: int = 0, *, since: float | None = None) -> None:
         job = self.engine.start(task)
         now = time.monotonic()
-        run = _Run(point, task, job, now, now + self.timeout if self.timeout else None, retries=retries)
+        t0 = since if since is not None else now  # waiting for the engine counts against the timeout
+        run = _Run(point, task, job, t0, t0 + self.timeout if self.timeout else None, retries=retries)
         self.running[job.result_fd] = run
         self.sel.register(job.result_fd, selectors.EVENT_READ, run)
 
@@ -136,7 +227,7 @@ class LocalLoop:
         return sum(1 for r in self.running.values() if r.iteration is None)
 
     # Outcomes ----------------------------------------------------------------------------------
-    def _record(self, run: _Run, code: int | None = None) -> None:
+    def _record(self, run: _Run, code: int | None = None, stderr: str = "") -> None:
         """Turn what is known of ``run`` into its Iteration (once)."""
         failure = failure_of(
             run.ending,
@@ -144,6 +235,7 @@ class LocalLoop:
             capture=run.task.capture or (),
             required=run.task.required,
             timeout=self.timeout,
+            stderr=stderr,
         )
         status = "ok" if failure is None else ("cancelled" if failure.kind == "cancelled" else "failed")
         run.iteration = Iteration.at(
@@ -163,14 +255,14 @@ class LocalLoop:
         if not run.frames and not run.ending.cancelled and run.retries < 1 and self.engine.retry_unstarted:
             run.reader.close()
             run.job.close()  # the worker never saw the request (it had just gone idle)
-            self._start(run.point, run.task, retries=run.retries + 1)
+            self.pending.appendleft((run.point, run.task, run.retries + 1))
             return
         code = run.job.poll()
         stdout, stderr, _, _ = run.job.read_logs()
         run.reader.close()  # segments of outputs whose frames were cut short
         run.job.close()
         if run.iteration is None:
-            self._record(run, code)
+            self._record(run, code, stderr)
         it = run.iteration
         assert it is not None
         it.stdout, it.stderr = stdout, stderr
@@ -267,6 +359,8 @@ class LocalLoop:
             for m in (r.deadline if not r.ending.timed_out else None, r.kill_at, r.finish_by)
             if m is not None
         ]
+        if self.waiting:
+            marks.append(self._next_claim)
         wait = min([0.25, *(m - now for m in marks)])
         if any(r.eof or r.terminal for r in self.running.values()):
             wait = min(wait, 0.01)  # an ending process: poll its exit status soon
@@ -301,15 +395,13 @@ class LocalLoop:
         never started then (running ones are reported cancelled)."""
         if self.cancel is not None:
             self.sel.register(self.cancel.fileno(), selectors.EVENT_READ, None)
-        pending = deque(work)
+        self.pending.extend((point, task, 0) for point, task in work)
         interrupted = False
         try:
-            self._prepare()
-            while pending or self.running:
+            while self.pending or self.running or self.waiting:
                 if self.cancel is not None and self.cancel.is_set():
                     raise _Cancelled
-                while pending and self._active() < self.workers:
-                    self._start(*pending.popleft())
+                self._fill()
                 for key, _ in self.sel.select(self._wait()):
                     if key.data is not None:
                         self._read(key.data)
@@ -320,7 +412,7 @@ class LocalLoop:
             interrupted = True
         finally:
             self._stop_all()
-        return interrupted, [point for point, _ in pending]
+        return interrupted, [point for point, _, _ in [*self.pending, *self.waiting]]
 
     def _stop_all(self) -> None:
         """Whatever happened, nothing this loop started may outlive it."""

@@ -6,6 +6,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._worker.protocol import PIPES_CLOSED_EXIT, PIPES_CLOSED_NOTE
 from ..iteration import Failure
 
 __all__ = ["Ending", "failure_of"]
@@ -84,6 +85,16 @@ def failure_of(
                 f"The script's process was killed by signal {name} ({-code}){hint}.",
                 exit_code=code,
                 signal=name,
+                stderr_tail=stderr,
+            )
+        if code == PIPES_CLOSED_EXIT and PIPES_CLOSED_NOTE.strip() in stderr:
+            return Failure(
+                "exit",
+                "The script closed the pipe this library receives its outputs through (a file "
+                "descriptor it had not opened, e.g. with os.closerange(3, ...)), so nothing more "
+                "could be sent back. Close only descriptors the script opened itself; to keep a child "
+                "process from inheriting them, subprocess's close_fds=True (the default) is enough.",
+                exit_code=code,
                 stderr_tail=stderr,
             )
         if code > 0:

@@ -13,7 +13,7 @@ from ..results import ScriptResults
 from .cancel import CancelToken
 from .cluster import connected, run_on_executor
 from .jobs import make_task, preload_of
-from .local import LocalLoop
+from .local import Claims, LocalLoop
 from .progress import Progress
 
 __all__ = ["execute"]
@@ -32,6 +32,7 @@ def execute(
     on_iteration: Callable[[Iteration, ScriptResults], None] | None = None,
     executor: Any = None,
     before_add: Callable[[Iteration], object] | None = None,
+    claims: Claims | None = None,
 ) -> None:
     """Run ``points`` of ``plan`` and add each iteration to ``results`` the moment it is known.
 
@@ -41,6 +42,8 @@ def execute(
     each point as one task there instead; ``engine`` and ``workers`` are then the cluster's business.
     ``before_add`` sees each iteration with its outputs as they arrived, before the results decide
     what to keep in memory (the run store writes them then, so that results can refer to its copy).
+    ``claims`` (a run store's leases) makes local runs wait for points another process is
+    computing, and take their stored results, instead of computing them again.
     """
     bar = (
         Progress(len(plan.points), done=len(plan.points) - len(points), label=results.script)
@@ -72,6 +75,7 @@ def execute(
                 cancel=cancel,
                 label=plan.spec.display_path,
                 on_output=bar.received if bar is not None else None,
+                claims=claims,
             )
             interrupted, unfinished = loop.run(work)
             why = "The iteration was cancelled before it started."

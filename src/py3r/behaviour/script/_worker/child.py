@@ -1,7 +1,7 @@
 """What runs inside the fresh process of one iteration.
 
 Entered either by the warm worker right after ``fork()`` (:func:`run_task`) or as
-``python -m py3r.behaviour.script._worker.child TASK_FD RESULT_FD LIFE_FD`` by the plain subprocess engine.
+``python -P -m py3r.behaviour.script._worker.child TASK_FD RESULT_FD LIFE_FD`` by the plain subprocess engine.
 The script runs as ``__main__`` with injected values; each captured output is cloudpickled and sent
 the moment it is produced. Light imports only: this is the hot path of every iteration.
 """
@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 from .. import param as _param
 from .._types import MISSING
-from .protocol import Task, frame_message, output_header, write_all
+from .protocol import PIPES_CLOSED_EXIT, PIPES_CLOSED_NOTE, Task, frame_message, output_header, write_all
 from .transfer import Sender, pickled
 
 _THREAD_VARS = (
@@ -70,12 +70,38 @@ def _orphaned() -> NoReturn:
 
 #: The read end of the owner's life pipe, once :func:`prepare` has run.
 _life_fd: int | None = None
+#: (device, inode) of the library's own descriptors (life pipe, result pipe): a script that closes
+#: them (``os.closerange(3, ...)``) may open files under the same numbers, which must never be
+#: written to or read from as if they were ours.
+_idents: dict[int, tuple[int, int]] = {}
+
+
+def _remember(fd: int) -> None:
+    info = os.fstat(fd)
+    _idents[fd] = (info.st_dev, info.st_ino)
+
+
+def _intact(fd: int) -> bool:
+    """Whether ``fd`` is still the descriptor this library was given (not closed by the script)."""
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return False
+    return _idents.get(fd, (info.st_dev, info.st_ino)) == (info.st_dev, info.st_ino)
+
+
+def _pipes_closed() -> NoReturn:
+    """The script closed our result pipe: say so where the owner looks (stderr), and leave."""
+    _flush()
+    with contextlib.suppress(OSError):
+        os.write(2, PIPES_CLOSED_NOTE.encode())
+    os._exit(PIPES_CLOSED_EXIT)
 
 
 def _owner_gone() -> bool:
     """Whether the life pipe has closed (the owner never writes to it: readable means EOF)."""
-    if _life_fd is None:
-        return False
+    if _life_fd is None or not _intact(_life_fd):
+        return False  # closed by the script: nothing to tell (the guard or the owner still acts)
     try:
         return bool(select.select([_life_fd], [], [], 0)[0])
     except (OSError, ValueError):
@@ -86,15 +112,28 @@ def _watch_owner(life_fd: int) -> None:
     """Kill this iteration's whole process group when the owner goes away (EOF on the life pipe)."""
 
     def watch() -> None:
+        # A read already waiting is not disturbed when the script closes the descriptor; one not
+        # yet started must not read a file the script opened under the same number.
+        if not _intact(life_fd):
+            return
         try:
             while os.read(life_fd, 1):
                 pass
         except OSError:
-            pass
+            return  # closed by the script before the read began: the owner's state is unknown
         _orphaned()
 
     # A bare thread: starting it does not wait for a handshake, and shutdown does not join it.
     _thread.start_new_thread(watch, ())
+
+
+def _nfc(name: str) -> str:
+    """Names are compared in Unicode normal form C, as the owner's spec and plan hold them."""
+    if name.isascii():
+        return name
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name)
 
 
 class _Hook:
@@ -110,6 +149,7 @@ class _Hook:
         self._by_value: set[str] = set(_baseline_modules if _baseline_modules is not None else sys.modules)
 
     def param(self, name: str, default: Any) -> Any:
+        name = _nfc(name)
         if name in self.task.values:
             return self.task.values[name]
         if default is MISSING:
@@ -130,6 +170,7 @@ class _Hook:
             self._by_value.add(name)
 
     def output(self, name: str, value: Any) -> None:
+        name = _nfc(name)
         if self.wanted is not None and name not in self.wanted:
             return
         import cloudpickle
@@ -156,6 +197,8 @@ class _Hook:
                 "the variable: by default there is none).",
                 name=name,
             )
+        if not _intact(self.fd):
+            _pipes_closed()
         try:
             self.sender.send(name, data, buffers)
         except OSError:  # the owner stopped reading (it died, or gave up on this iteration)
@@ -171,6 +214,8 @@ class _Hook:
         self._write(frame_message(*message))
 
     def _write(self, data: bytes | memoryview) -> None:
+        if not _intact(self.fd):
+            _pipes_closed()
         try:
             write_all(self.fd, data)
         except OSError:  # the owner stopped reading (it died, or gave up on this iteration)
@@ -198,6 +243,7 @@ def prepare(life_fd: int) -> None:
     global _baseline_modules, _life_fd
     _life_fd = life_fd
     os.set_inheritable(life_fd, False)
+    _remember(life_fd)
     _watch_owner(life_fd)
     faulthandler.enable(file=2, all_threads=False)  # fd 2 is the stderr file: a crash shows the stack
     _baseline_modules = set(sys.modules)
@@ -225,6 +271,7 @@ def rehearse() -> None:
 def run_task(task: Task, result_fd: int, life_fd: int, *, prepared: bool = False) -> NoReturn:
     """Run one iteration in this (fresh) process and exit."""
     os.set_inheritable(result_fd, False)
+    _remember(result_fd)
     if not prepared:
         prepare(life_fd)
     env = dict(task.env)
@@ -243,8 +290,10 @@ def run_task(task: Task, result_fd: int, life_fd: int, *, prepared: bool = False
     script_dir = str(Path(script_path).parent)
     os.chdir(task.cwd)
     sys.argv[:] = [script_path]
-    if sys.path and sys.path[0] != script_dir:
-        sys.path[0] = script_dir
+    if not sys.path or sys.path[0] != script_dir:
+        # As under ``python script.py``: the script's folder first. A warm worker has put it there
+        # already; a plain child (started with -P) has no working directory on sys.path to replace.
+        sys.path.insert(0, script_dir)
     hook = _Hook(task, result_fd, script_dir)
     hook.send("started", os.getpid())
     _param.install_hook(hook)

@@ -51,6 +51,13 @@ class ProtocolError(Exception):
     """The result channel carried something that is not a frame of this protocol."""
 
 
+#: A child whose result pipe was closed by the script itself (``os.closerange``) writes
+#: :data:`PIPES_CLOSED_NOTE` to its stderr and exits with this code: the owner tells it from a
+#: ``sys.exit(71)`` by the note.
+PIPES_CLOSED_EXIT = 71
+PIPES_CLOSED_NOTE = "py3r-behaviour-script: the script closed the pipe its outputs are sent through.\n"
+
+
 @dataclass
 class Task:
     """What one iteration needs to run: travels to the child as pickled plain data."""

@@ -2,7 +2,7 @@
 
 It never runs script code itself, so nothing of one iteration reaches the next: every child is a
 fresh copy of this clean, pre-imported process. Started as
-``python -m py3r.behaviour.script._worker.zygote CTRL_FD SCRIPT_DIR IDLE_SECONDS`` with the modules to
+``python -P -m py3r.behaviour.script._worker.zygote CTRL_FD SCRIPT_DIR IDLE_SECONDS`` with the modules to
 preload as JSON on stdin. Protocol on the control socket (owner -> worker): one byte ``R`` with four
 file descriptors attached (result pipe, stdout file, stderr file, task file) asks for an iteration.
 The worker answers once, at start, with a pickled ``("ready", imported, failed, threaded)`` frame.
@@ -19,6 +19,7 @@ import gc
 import importlib
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -134,6 +135,8 @@ def _set_pdeathsig() -> None:
 
 #: The name ``ps``/``top`` show for a spare, so that an idle spare is told from a running script.
 SPARE_NAME = b"py3r-spare"
+#: The name of the worker's lifeline (see :func:`_start_lifeline`).
+LIFELINE_NAME = b"py3r-lifeline"
 
 
 def _set_name(name: bytes) -> None:
@@ -141,8 +144,57 @@ def _set_name(name: bytes) -> None:
         _prctl(15, name)  # PR_SET_NAME
 
 
+def _start_lifeline(life_r: int) -> int:
+    """Fork the worker's lifeline; return the descriptor to tell it of process groups.
+
+    A child (and every spare) dies with the worker by its parent-death signal, before it could take
+    down what its script started, and its watcher thread needs the interpreter, which a script may
+    hold. The lifeline is a small process beside the worker that holds only the worker's life pipe
+    and a list of its children's process groups (``+``/``-`` and a pid, sent as they come and go):
+    when the worker is gone, however it died and whoever died with it (the caller too, killed at
+    the same moment), it kills every group on the list, then exits.
+    """
+    cmd_r, cmd_w = os.pipe()
+    if os.fork() != 0:
+        os.close(cmd_r)
+        return cmd_w
+    try:
+        _set_name(LIFELINE_NAME)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # the worker's end is what ends it
+        signal.set_wakeup_fd(-1)
+        low, high = sorted((life_r, cmd_r))
+        os.closerange(3, low)
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, 1 << 16)
+        groups: set[int] = set()
+        buf = b""
+        while True:
+            if life_r in select.select([life_r, cmd_r], [], [])[0]:
+                break  # the worker is gone (nobody ever writes to the life pipe)
+            data = os.read(cmd_r, 4096)
+            if not data:
+                break
+            buf += data
+            while len(buf) >= 5:
+                pid = int.from_bytes(buf[1:5], "little")
+                (groups.add if buf[:1] == b"+" else groups.discard)(pid)
+                buf = buf[5:]
+        for pgid in groups:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
+def _tell(lifeline: int, what: bytes, pid: int) -> None:
+    with contextlib.suppress(OSError):  # a lifeline that died: the other safeguards remain
+        os.write(lifeline, what + pid.to_bytes(4, "little"))
+
+
 def serve(ctrl: socket.socket, idle: float) -> None:
     life_r, life_w = os.pipe()  # children watch life_r: EOF means this worker is gone
+    lifeline = _start_lifeline(life_r)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
@@ -162,9 +214,10 @@ def serve(ctrl: socket.socket, idle: float) -> None:
         pid = os.fork()
         if pid == 0:
             ours.close()
-            inherited = [ctrl.fileno(), life_w, wake_r, wake_w, sel.fileno(), *children.values(), *pending]
-            _spare(inherited, life_r, theirs)
+            inherited = [ctrl.fileno(), life_w, lifeline, wake_r, wake_w, sel.fileno()]
+            _spare([*inherited, *children.values(), *pending], life_r, theirs)
         theirs.close()
+        _tell(lifeline, b"+", pid)  # its own process group, once it has called setsid()
         return pid, ours
 
     spare: tuple[int, socket.socket] | None = make_spare()
@@ -180,6 +233,7 @@ def serve(ctrl: socket.socket, idle: float) -> None:
                 return
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # whatever the script started goes with it
+            _tell(lifeline, b"-", pid)
             if spare is not None and pid == spare[0]:
                 spare[1].close()
                 spare = None
@@ -261,7 +315,10 @@ def serve(ctrl: socket.socket, idle: float) -> None:
 def main(argv: list[str]) -> None:
     ctrl = socket.socket(fileno=int(argv[0]))
     script_dir, idle = argv[1], float(argv[2])
-    sys.path[0] = script_dir
+    # Started with -P (safe path): the caller's working directory is not on sys.path, so a
+    # pickle.py or selectors.py there shadows nothing. The script's folder comes first, as under
+    # ``python script.py``.
+    sys.path.insert(0, script_dir)
     os.environ["MPLBACKEND"] = "Agg"
     modules: list[Any] = json.loads(sys.stdin.read() or "[]")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)

@@ -3,21 +3,26 @@
 A thin layer over the public API. Values given with ``-p`` are parsed by the parameter's declared
 type (so ``-p flag=false`` works for a bool parameter), never evaluated as code. Everything a user
 can get wrong is checked before anything runs and reported in one line; an error after that is the
-library's own, reported with its traceback. Exit status: 0 success, 1 an iteration failed (or a
-library error), 2 bad usage or bad input, 130 interrupted.
+library's own, reported with its traceback. Ctrl-C, SIGTERM (a cluster's time limit) and SIGHUP
+stop a running command alike: what finished is printed, written and kept in the store. Exit status:
+0 success, 1 an iteration failed (or a library error), 2 bad usage or bad input, 128 + the signal
+when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import (
+    CancelToken,
     Outputs,
     ScriptResults,
     ScriptSpec,
@@ -29,14 +34,56 @@ from .. import (
     plan_sweep,
     read_script,
 )
-from ..exceptions import IterationFailedWarning, SweepInterruptedWarning, UsageError
+from ..exceptions import IterationFailedWarning, StoreWarning, SweepInterruptedWarning, UsageError
 from ..values import is_scalar, parse_value, split_names
 from .options import parse_size, split_script_and_cache
 
 __all__ = ["main"]
 
+
+class _Stop:
+    """While a command runs, SIGINT, SIGTERM and SIGHUP cancel it instead of killing this process.
+
+    The call then returns what had finished (printed, written to ``--csv`` and kept in the store)
+    and the command exits with 128 + the first signal. A second signal changes nothing: the
+    running iterations are already being killed, and the report follows at once. Run as the
+    program (``program=True``), the signals stay ignored afterwards, while the process exits and
+    closes its warm workers; called from Python, the caller's handlers are restored.
+    """
+
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+    def __init__(self, *, active: bool = True, program: bool = False) -> None:
+        self.token = CancelToken()
+        self.signum: int | None = None
+        self._active = active
+        self._program = program
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        # Handlers live in the main thread; commands that run nothing keep the default ones.
+        if self._active and threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, signal.SIG_IGN if self._program else old)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.token.cancel()
+
+    @property
+    def status(self) -> int:
+        """The exit status of a stopped command: 128 + the signal (130 for Ctrl-C)."""
+        return 128 + (self.signum or signal.SIGINT)
+
+
 #: What a command does once its input is checked: returns the exit status.
-Job = Callable[[], int]
+Job = Callable[[_Stop], int]
 
 #: The modes of sampled designs, whose report is a table of sensitivity indices.
 SAMPLED = ["random", "lhs", "sobol", "morris"]
@@ -135,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 success, 1 an iteration failed (or a library error), 2 bad usage or input, 130 interrupted.
+        0 success, 1 an iteration failed (or a library error), 2 bad usage or input, 128 + the
+        signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 
     Examples
     --------
@@ -155,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Failures are reported by this command itself, as a summary and an exit status.
         warnings.simplefilter("ignore", IterationFailedWarning)
         warnings.simplefilter("ignore", SweepInterruptedWarning)
+        warnings.showwarning = _show_warning
         try:
             job = _COMMANDS[args.command](args)
         except USER_ERRORS as exc:
@@ -163,27 +212,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except KeyboardInterrupt:
             return 130
-        try:
-            return job()
-        except KeyboardInterrupt:
-            return 130
-        except ConnectionError as exc:  # the Dask scheduler cannot be reached
-            print(f"py3r-script: error: {exc}", file=sys.stderr)
-            return 2
-        except Exception:
-            traceback.print_exc()
-            print(
-                "py3r-script: this is a bug in py3r-behaviour-script, not in your script or input. "
-                "Please report it with the traceback above.",
-                file=sys.stderr,
-            )
-            return 1
+        with _Stop(active=args.command in ("run", "sweep"), program=argv is None) as stop:
+            try:
+                return job(stop)
+            except KeyboardInterrupt:
+                return stop.status
+            except UsageError as exc:  # a setting read when the job starts (an environment variable)
+                print(f"py3r-script: error: {exc}", file=sys.stderr)
+                return 2
+            except ConnectionError as exc:  # the Dask scheduler cannot be reached
+                print(f"py3r-script: error: {exc}", file=sys.stderr)
+                return 2
+            except Exception:
+                traceback.print_exc()
+                print(
+                    "py3r-script: this is a bug in py3r-behaviour-script, not in your script or input. "
+                    "Please report it with the traceback above.",
+                    file=sys.stderr,
+                )
+                return 1
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """A run store's trouble (read-only, full disk, a damaged entry) as one line; others as usual."""
+    if issubclass(category, StoreWarning):
+        print(f"py3r-script: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, *args[:2]))
 
 
 def _inspect(args: argparse.Namespace) -> Job:
     spec = read_script(args.script)
 
-    def job() -> int:
+    def job(stop: _Stop) -> int:
         print(spec.reference_text())
         return 0
 
@@ -199,7 +260,7 @@ def _run(args: argparse.Namespace) -> Job:
     store = open_store(args.cache)
     budget = _max_memory(args)
 
-    def job() -> int:
+    def job(stop: _Stop) -> int:
         sr = execute_plan(
             plan,
             timeout=args.timeout,
@@ -207,6 +268,7 @@ def _run(args: argparse.Namespace) -> Job:
             cache=store,
             retry_failed=args.retry_failed,
             max_memory=budget,
+            cancel=stop.token,
         )
         it = sr.iterations[0]
         for name, value in Outputs(it).items():  # one kept on disk is loaded to be shown
@@ -214,7 +276,7 @@ def _run(args: argparse.Namespace) -> Job:
             print(f"{name} = {text}")
         if it.failure is not None:
             print(f"\nThe run failed: {it.failure}", file=sys.stderr)
-            return 130 if sr.interrupted else 1
+            return stop.status if sr.interrupted else 1
         return 0
 
     return job
@@ -286,9 +348,10 @@ def _sweep(args: argparse.Namespace) -> Job:
     if args.scheduler:
         _need("distributed", "--scheduler needs dask.distributed: pip install 'py3r-behaviour-script[dask]'.")
 
-    def job() -> int:
+    def job(stop: _Stop) -> int:
         sr = execute_plan(
             plan,
+            cancel=stop.token,
             workers=args.workers,
             timeout=args.timeout,
             progress=not args.no_progress,
@@ -298,7 +361,7 @@ def _sweep(args: argparse.Namespace) -> Job:
             executor=args.scheduler or None,
             max_memory=budget,
         )
-        return _report(args, sr, sampled=sampled)
+        return _report(args, sr, stop, sampled=sampled)
 
     return job
 
@@ -327,7 +390,7 @@ def _print_table(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool) 
     return 0
 
 
-def _report(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool = False) -> int:
+def _report(args: argparse.Namespace, sr: ScriptResults, stop: _Stop, *, sampled: bool = False) -> int:
     status = _print_table(args, sr, sampled=sampled)
     if args.csv:
         sr.to_dataframe(outputs=sr.scalar_outputs(), include_failed=True).to_csv(args.csv, index=False)
@@ -341,6 +404,11 @@ def _report(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool = Fals
         else:
             fig.savefig(args.plot, dpi=120, bbox_inches="tight")
             print(f"Wrote {args.plot}")
+    if stop.signum is not None:
+        print(
+            f"\nStopped by {signal.Signals(stop.signum).name}: the table shows what had finished.",
+            file=sys.stderr,
+        )
     failures = sr.failures
     if failures:
         print(  # cancelled iterations never ran: listed with their cause, but not counted as failed
@@ -351,7 +419,7 @@ def _report(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool = Fals
         for it in failures:
             assert it.failure is not None
             print(f"  {it.params}: {it.failure.message}", file=sys.stderr)
-        return 130 if sr.interrupted else 1
+        return stop.status if sr.interrupted else 1
     return status
 
 
@@ -372,7 +440,7 @@ def _history(args: argparse.Namespace) -> Job:
 
     table = history(args.script, store=args.store or True)
 
-    def job() -> int:
+    def job(stop: _Stop) -> int:
         if table.empty:
             print(f"No stored iterations of {args.script}.")
             return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._types import COMPUTED, MISSING, ScriptPath
+from ..values import nfc
 from .meta import comments, description, metadata
 from .model import ImportSpec, OutputSpec, ParamSpec, ScriptSpec, TypeName
 from .notebook import locate, read_notebook
@@ -253,6 +254,8 @@ def _spec_of(
                 f'{kind}({"5" if kind == "Param" else "value"}, name="window").'
             )
         ok, name = _literal(name_nodes[0])
+        if ok and isinstance(name, str):
+            name = nfc(name)  # "größe" is one name however its letters were composed
         if not ok or not isinstance(name, str):
             raise ValueError(
                 f"{kind}() call in {where} has a name= that is not a string literal "

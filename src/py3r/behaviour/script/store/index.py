@@ -4,73 +4,50 @@ Every write is atomic: the iteration's file is written under a temporary name, f
 into place, and only then is its index row committed, so after a crash at any moment the store holds
 whole entries only (at worst an unindexed file, which :meth:`RunStore.prune` removes). Each file is
 signed (HMAC-SHA256 with a per-user key, mode 0600) together with its key: a file that fails the
-check, is truncated, is missing or does not load is reported with a :class:`StoreWarning` and
-recomputed. A stored file has a new name each time its entry is replaced, so a reader never sees
-another writer's half-replaced entry.
+check, is truncated, is missing, cannot be read or does not load is reported with a
+:class:`StoreWarning` and recomputed. A stored file has a new name each time its entry is replaced,
+so a reader never sees another writer's half-replaced entry.
+
+A store never stops a call (:mod:`.repair`): a damaged index is moved aside and rebuilt from the
+signed files, which also carry their rows; a store that cannot be written (a read-only mount,
+files one may read but not write) serves what it holds and stores nothing; on a full disk results
+stay in memory; folders removed while the store is open are made again at the next write. Each
+is reported with a :class:`StoreWarning` that names the store and what to do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hmac
 import json
 import os
 import pickle
 import sqlite3
-import stat
 import tempfile
-import threading
 import time
-import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..exceptions import StoreWarning, warn
 from ..iteration import Iteration
 from ..payload import Bytes, Payload
 from ..plan import Plan
-from ..values import as_python, is_scalar
 from .blob import StoredOutput, StoreSource, read_signed, write_blob
-from .keyfile import check_directory, signing_key
+from .indexfile import INSERT, STALE_AFTER, IndexFile
+from .lease import HOST, holder_alive, process_start
+from .repair import problem_of, row_of
 
 __all__ = ["RunStore"]
 
-#: The layout of the index (``PRAGMA user_version``).
-SCHEMA_VERSION = 1
-#: Seconds a temporary or unindexed file must be old before it is taken for a crash's leftover.
-STALE_AFTER = 3600.0
 #: Failure kinds that say nothing about the script and are never stored.
 _NOT_STORED = {"cancelled", "worker"}
 
-_SCHEMA = (
-    """CREATE TABLE entries (
-        key TEXT PRIMARY KEY,
-        script TEXT NOT NULL,
-        script_digest TEXT NOT NULL,
-        params TEXT NOT NULL,
-        outputs TEXT NOT NULL,
-        status TEXT NOT NULL,
-        kind TEXT,
-        timeout REAL,
-        created REAL NOT NULL,
-        wall_time REAL NOT NULL,
-        digest TEXT NOT NULL,
-        size INTEGER NOT NULL
-    )""",
-    "CREATE INDEX entries_script ON entries(script, created)",
-)
+T = TypeVar("T")
 
 
-def _jsonable(value: Any) -> tuple[bool, Any]:
-    """``(True, value)`` for a value the index can hold (numpy scalars as Python ones; NaN and inf
-    are kept: only this module reads the index), ``(False, None)`` for others (complex)."""
-    value = as_python(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return True, value
-    return False, None
-
-
-class RunStore:
+class RunStore(IndexFile):
     """One store directory: look iterations up by key, save them, list them.
 
     Most code never needs this class: pass ``cache=True`` or ``cache="dir"`` to
@@ -81,7 +58,8 @@ class RunStore:
     ----------
     path : str or Path
         The store directory (created with mode 0700 if missing; refused if it is a symbolic link or
-        belongs to another user).
+        belongs to another user). A directory that cannot be created or written, or a disk that is
+        full, gives a store that stores nothing (with a :class:`StoreWarning`), never an error.
 
     Examples
     --------
@@ -96,133 +74,22 @@ class RunStore:
     True
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path).expanduser().absolute()
-        if not self.path.is_symlink() and not self.path.exists():
-            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        check_directory(self.path)
-        self.blobs = self.path / "blobs"
-        self.tmp = self.path / "tmp"
-        for sub in (self.blobs, self.tmp):
-            sub.mkdir(exist_ok=True, mode=0o700)
-        self._key = signing_key()
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._db = self._connect()
-        self.closed = False
-        _live.add(self)
-        self._clean_tmp()
-
-    # The index -------------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        index = self.path / "index.sqlite"
-        for attempt in range(2):
-            db = sqlite3.connect(index, timeout=60, check_same_thread=False, isolation_level=None)
-            try:
-                self._init_schema(db)
-                if stat.S_IMODE(index.stat().st_mode) & 0o077:
-                    os.chmod(index, 0o600)  # its -wal and -shm files take the same mode
-                return db
-            except BaseException as exc:
-                db.close()
-                if type(exc) is not sqlite3.DatabaseError or attempt:
-                    raise
-                self._set_aside(index, exc)  # "file is not a database"
-        raise AssertionError("unreachable")
-
-    def _set_aside(self, index: Path, exc: Exception) -> None:
-        """An index that is not a database: keep it aside, start a new one (results are recomputed)."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(f"{index}{suffix}", f"{index}.corrupt-{stamp}{suffix}")
-        warn(
-            f"The index of the run store {self.path} is damaged ({exc}); it was moved to "
-            f"{index.name}.corrupt-{stamp} and a new one started. Stored results are computed again.",
-            StoreWarning,
-        )
-
-    def _init_schema(self, db: sqlite3.Connection) -> None:
-        # Switching to WAL needs the database to itself for a moment: another process opening the
-        # same store at the same instant makes it fail at once rather than wait. Retry briefly.
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                    self._create_schema(db)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def _create_schema(self, db: sqlite3.Connection) -> None:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"The run store {self.path} was written by a newer version of this library "
-                    f"(index layout {version}). Upgrade py3r-behaviour-script, or use another directory."
-                )
-            if version < SCHEMA_VERSION:  # a new store (or a pre-release layout, dropped)
-                db.execute("DROP TABLE IF EXISTS entries")
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            raise
-
-    def _conn(self) -> sqlite3.Connection:
-        """The connection (call with the lock held); a forked child opens its own."""
-        if self._pid != os.getpid():
-            _abandoned.append(self._db)  # never use, nor close, a connection across fork
-            self._pid = os.getpid()
-            self._db = self._connect()
-        return self._db
-
-    def _after_fork(self) -> None:
-        self._lock = threading.Lock()  # a lock held by another thread at fork() would never be released
-
-    def close(self) -> None:
-        """Close the index (the store can no longer be used through this object)."""
-        with self._lock:
-            self.closed = True
-            if self._pid == os.getpid():
-                self._db.close()
-
     def _row(self, key: str) -> tuple[Any, ...] | None:
-        with self._lock:
-            row: tuple[Any, ...] | None = (
-                self._conn()
-                .execute(
-                    "SELECT digest, size, status, kind, timeout, params, script FROM entries WHERE key = ?",
-                    (key,),
-                )
-                .fetchone()
-            )
+        row: tuple[Any, ...] | None = self._index(
+            lambda db: db.execute(
+                "SELECT digest, size, status, kind, timeout, params, script FROM entries WHERE key = ?",
+                (key,),
+            ).fetchone(),
+            None,
+        )
         return row
-
-    def _blob(self, key: str, digest: str) -> Path:
-        return self.blobs / f"{key}.{digest[:16]}.pkl"
-
-    def _sign(self, key: str, data: Bytes) -> str:
-        mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
-        mac.update(data)
-        return mac.hexdigest()
 
     # Reading ---------------------------------------------------------------------------------
     def get(self, key: str, *, retry_failed: bool = False, timeout: float | None = None) -> Iteration | None:
         """The stored iteration for ``key`` (marked ``cached``), or None to compute it.
 
         A stored failure is reused unless ``retry_failed``; a stored time-out only when ``timeout``
-        is no longer than the one it ran out of. A damaged entry is reported, removed and None returned.
+        is no longer than the limit it ran out of (a longer one, or none, might let it finish).
         """
         for _ in range(3):  # a concurrent writer may replace the entry while we read it
             row = self._row(key)
@@ -250,6 +117,8 @@ class RunStore:
             fd = os.open(self._blob(key, digest), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise _Unusable("its file is missing") from None
+        except OSError as exc:  # permission denied, a folder in its place
+            raise _Unusable(f"its file cannot be read ({type(exc).__name__}: {exc})") from None
         try:
             actual = os.fstat(fd).st_size
             if actual != size:
@@ -290,10 +159,14 @@ class RunStore:
         return self._sign(f"{key}:output", data)
 
     def _drop(self, key: str, digest: str, why: str) -> None:
-        """Report an unusable entry and remove it: it is recomputed."""
+        """Report an unusable entry and remove it (where the store can be written): it is recomputed."""
         warn(f"Run store {self.path}: {why}. It is computed again.", StoreWarning)
-        with self._lock:
-            self._conn().execute("DELETE FROM entries WHERE key = ? AND digest = ?", (key, digest))
+        if self.read_only is not None:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self._index(
+                lambda db: db.execute("DELETE FROM entries WHERE key = ? AND digest = ?", (key, digest)), None
+            )
         with contextlib.suppress(OSError):
             self._blob(key, digest).unlink()
 
@@ -310,125 +183,218 @@ class RunStore:
         """Store ``it`` under ``key`` atomically; return whether it was stored.
 
         Cancelled iterations and lost workers say nothing about the script and are not stored. A
-        write that fails (disk full, unpicklable output) is reported with a :class:`StoreWarning`;
-        the iteration stays in the results. Each large output is written apart (see
-        :mod:`.blob`); once stored, ``it.outputs`` holds it as a payload whose ``stored`` is the
-        stored copy, which results over their memory budget refer to instead of keeping their own.
+        write that fails is reported with a :class:`StoreWarning` and the iteration stays in the
+        results: once per store when the store cannot be written or the disk is full (nothing is
+        tried again meanwhile), with the iteration's values for any other cause. Each large
+        output is written apart (see :mod:`.blob`); once stored, ``it.outputs`` holds it as a
+        payload whose ``stored`` is the stored copy, which results over their memory budget refer
+        to instead of keeping their own.
         """
         kind = it.failure.kind if it.failure is not None else None
         if it.status == "cancelled" or kind in _NOT_STORED:
             return False
+        if self.read_only is not None:
+            self._cannot_write()  # warns once
+            return False
+        if time.monotonic() < self._full_until:
+            return False
+        params = {n: it.values[n] for n in plan.spec.params if n in it.values}
+        row = row_of(
+            params,
+            {k: o.value if isinstance(o, Payload) else o for k, o in it.outputs.items()},
+            script=str(plan.spec.path),
+            script_digest=digest_of_script,
+            timeout=timeout if kind == "timeout" else None,
+        )
+        for attempt in range(2):
+            try:
+                self._write(key, it, row)
+                return True
+            except (OSError, sqlite3.Error, pickle.PicklingError, TypeError, AttributeError) as exc:
+                problem = problem_of(exc)
+                if problem in ("missing", "damaged") and not attempt:
+                    if problem == "missing":
+                        self._make_folders()  # removed while the store was open
+                        if not (self.path / "index.sqlite").exists():
+                            with self._lock:
+                                self._db = self._connect()
+                    else:
+                        self._repair(exc)
+                    continue
+                if problem == "full":
+                    self._disk_full(exc)
+                elif problem == "read-only":
+                    self._cannot_write(exc)
+                else:
+                    warn(
+                        f"Run store {self.path}: the result of {plan.spec.display_path} for {it.params} "
+                        f"could not be stored ({type(exc).__name__}: {exc}). It is in the results, but "
+                        "will be computed again next time.",
+                        StoreWarning,
+                    )
+                return False
+        return False
+
+    def _write(self, key: str, it: Iteration, row: dict[str, Any]) -> None:
+        """Write the file of ``it``, then its index row; on any failure leave nothing half-done."""
         created = time.time()
         record = it.to_record()
         record["info"] = {k: v for k, v in it.info.items() if k != "stored"}
         record["created"] = created
-        tmp = None
+        record["row"] = row  # what the index holds, so that a damaged index can be rebuilt
+        mac = self._mac(key)
+        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{key[:16]}-")
+        placed: str | None = tmp
         try:
-            mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
-            fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{key[:16]}-")
             with os.fdopen(fd, "wb") as fh:
                 apart = write_blob(fh.fileno(), record, mac, lambda data: self.sign_output(key, data))
                 size = os.fstat(fh.fileno()).st_size
                 os.fsync(fh.fileno())
             digest = mac.hexdigest()
-            os.replace(tmp, self._blob(key, digest))
-            tmp = None
-            params = {
-                n: v for n in plan.spec.params if n in it.values for ok, v in [_jsonable(it.values[n])] if ok
-            }
-            values = {k: o.value if isinstance(o, Payload) else o for k, o in it.outputs.items()}
-            scalars = {k: v for k, o in values.items() if is_scalar(o) for ok, v in [_jsonable(o)] if ok}
-            row = (
+            blob = self._blob(key, digest)
+            os.replace(tmp, blob)
+            placed = str(blob)
+            values = (
                 key,
-                str(plan.spec.path),
-                digest_of_script,
-                json.dumps(params),
-                json.dumps(scalars),
+                row["script"],
+                row["script_digest"],
+                row["params"],
+                row["outputs"],
                 it.status,
-                kind,
-                timeout if kind == "timeout" else None,
+                it.failure.kind if it.failure is not None else None,
+                row["timeout"],
                 created,
                 it.wall_time,
                 digest,
                 size,
             )
-            with self._lock:
-                db = self._conn()
+
+            def insert(db: sqlite3.Connection) -> Any:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     old = db.execute("SELECT digest FROM entries WHERE key = ?", (key,)).fetchone()
-                    db.execute(f"INSERT OR REPLACE INTO entries VALUES ({', '.join('?' * len(row))})", row)
+                    db.execute(INSERT, values)
+                    db.execute("DELETE FROM leases WHERE key = ?", (key,))  # done: waiters read it
                     db.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         db.execute("ROLLBACK")
                     raise
-        except (OSError, sqlite3.Error, pickle.PicklingError, TypeError, AttributeError) as exc:
-            if tmp is not None:
+                return old
+
+            with self._lock:
+                db = self._conn()
+                if not self._db_writable:  # opened read-only while the disk was full: try again
+                    if db is not None:
+                        db.close()
+                    db = self._db = self._connect()
+                if db is None or not self._db_writable:
+                    why = errno.EROFS if self.read_only is not None else errno.ENOSPC
+                    raise OSError(why, "the index could not be opened for writing")
+                old = insert(db)
+            placed = None
+        finally:
+            if placed is not None:  # not indexed: never leave the file behind
                 with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-            warn(
-                f"Run store {self.path}: the result of {plan.spec.display_path} for {it.params} could "
-                f"not be stored ({type(exc).__name__}: {exc}). It is in the results, but will be "
-                "computed again next time.",
-                StoreWarning,
-            )
-            return False
+                    os.unlink(placed)
         source = StoreSource(self, key, digest)
-        for name, (payload, placed) in apart.items():
-            payload.stored = source.spilled(name, placed)  # the results may refer to this copy
+        for name, (payload, stored) in apart.items():
+            payload.stored = source.spilled(name, stored)  # the results may refer to this copy
             it.outputs[name] = payload
         if old is not None and old[0] != digest:
             with contextlib.suppress(OSError):
                 self._blob(key, old[0]).unlink()
-        return True
 
-    # Housekeeping ----------------------------------------------------------------------------
-    def _clean_tmp(self) -> None:
-        """Remove temporary files a crashed writer left (old enough not to be in use)."""
-        cutoff = time.time() - STALE_AFTER
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(self.tmp):
-                with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        os.unlink(entry.path)
+    # Leases: a point another process is computing is waited for -----------------------------
+    def take_lease(self, key: str, owner: str) -> bool:
+        """Mark ``key`` as being computed by ``owner`` (one call); False when another live holder
+        has it. A store that cannot be written, or any trouble, gives True: then it is computed."""
+        if self.read_only is not None or not self._db_writable:
+            return True
+        pid = os.getpid()
+
+        def take(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                held = db.execute(
+                    "SELECT owner, host, pid, pid_start, taken FROM leases WHERE key = ?", (key,)
+                ).fetchone()
+                if held is not None and held[0] != owner and holder_alive(*held[1:]):
+                    db.execute("COMMIT")
+                    return False
+                db.execute(
+                    "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, owner, HOST, pid, process_start(pid), time.time()),
+                )
+                db.execute("COMMIT")
+                return True
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+
+        return self._lease_op(take, True)
+
+    def release_leases(self, owner: str, key: str | None = None) -> None:
+        """Give up ``owner``'s lease of ``key`` (of every key, without one)."""
+        if self.read_only is not None or not self._db_writable:
+            return
+        if key is None:
+            self._lease_op(lambda db: db.execute("DELETE FROM leases WHERE owner = ?", (owner,)), None)
+        else:
+            sql = "DELETE FROM leases WHERE key = ? AND owner = ?"
+            self._lease_op(lambda db: db.execute(sql, (key, owner)), None)
+
+    def _lease_op(self, op: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """``op`` on the leases: never an error (without leases, points are simply computed)."""
+        try:
+            with self._lock:
+                db = self._conn()
+                return default if db is None else op(db)
+        except sqlite3.Error as exc:
+            if problem_of(exc) == "damaged":
+                self._repair(exc)
+            return default
 
     def prune(self, *, older_than: float = STALE_AFTER) -> int:
         """Remove files no index row refers to (a crash between writing and indexing); return how many.
 
         Only files older than ``older_than`` seconds are removed: a younger one may be a concurrent
-        writer's, about to be indexed.
+        writer's, about to be indexed. A store that cannot be written, or whose index cannot be
+        read, is left as it is (0).
         """
-        with self._lock:
-            wanted = {
-                self._blob(k, d).name for k, d in self._conn().execute("SELECT key, digest FROM entries")
-            }
+        if self.read_only is not None:
+            return 0
+        keys = self._index(lambda db: db.execute("SELECT key, digest FROM entries").fetchall(), None)
+        if keys is None:
+            return 0
+        wanted = {self._blob(k, d).name for k, d in keys}
         cutoff = time.time() - older_than
         removed = 0
         for directory in (self.blobs, self.tmp):
-            for entry in os.scandir(directory):
-                if entry.name in wanted:
-                    continue
-                with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        os.unlink(entry.path)
-                        removed += 1
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(directory):
+                    if entry.name in wanted:
+                        continue
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(entry.path)
+                            removed += 1
         return removed
 
     # Listing ---------------------------------------------------------------------------------
     def rows(self, script: Path) -> list[tuple[Any, ...]]:
         """The index rows of ``script`` (a resolved path), oldest first: ``(params, outputs, status,
         created, wall_time, script_digest)``, the first two as JSON text."""
-        with self._lock:
-            return (
-                self._conn()
-                .execute(
-                    "SELECT params, outputs, status, created, wall_time, script_digest FROM entries "
-                    "WHERE script = ? ORDER BY created, rowid",
-                    (str(script),),
-                )
-                .fetchall()
-            )
+        rows: list[tuple[Any, ...]] = self._index(
+            lambda db: db.execute(
+                "SELECT params, outputs, status, created, wall_time, script_digest FROM entries "
+                "WHERE script = ? ORDER BY created, rowid",
+                (str(script),),
+            ).fetchall(),
+            [],
+        )
+        return rows
 
 
 class _Unusable(Exception):
@@ -440,18 +406,3 @@ def _stored_iteration(record: dict[str, Any]) -> Iteration:
     it.cached = True
     it.info = {**record["info"], "stored": record["created"]}
     return it
-
-
-#: Connections of a parent process seen in a forked child: never used, nor closed, there.
-_abandoned: list[sqlite3.Connection] = []
-#: Every store object of this process, so that a forked child can renew their locks.
-_live: weakref.WeakSet[RunStore] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_live):
-        store._after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

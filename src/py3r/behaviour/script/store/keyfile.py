@@ -80,5 +80,7 @@ def check_directory(path: Path) -> None:
             f"The run store {path} belongs to another user; refusing to load results from it. "
             "Use a directory of your own."
         )
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(path, 0o700)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:  # others' access goes; the owner's own bits stay (a store kept read-only stays so)
+        with contextlib.suppress(OSError):  # a read-only disk: nobody can write there anyway
+            os.chmod(path, mode & 0o700)
