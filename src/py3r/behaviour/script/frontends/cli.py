@@ -274,9 +274,12 @@ def _run(args: argparse.Namespace) -> Job:
         for name, value in Outputs(it).items():  # one kept on disk is loaded to be shown
             text = repr(value) if is_scalar(value) else f"{type(value).__name__}\n{value!r}"
             print(f"{name} = {text}")
+        if it.failure is not None and it.status == "cancelled":
+            print(f"\nThe run was stopped before it finished: {it.failure}", file=sys.stderr)
+            return stop.status
         if it.failure is not None:
             print(f"\nThe run failed: {it.failure}", file=sys.stderr)
-            return stop.status if sr.interrupted else 1
+            return 1
         return 0
 
     return job
