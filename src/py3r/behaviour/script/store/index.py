@@ -37,7 +37,7 @@ from ..plan import Plan
 from .blob import StoredOutput, StoreSource, read_signed, write_blob
 from .indexfile import INSERT, STALE_AFTER, IndexFile
 from .lease import HOST, holder_alive, process_start
-from .repair import problem_of, row_of
+from .repair import entry_of, problem_of, row_of
 
 __all__ = ["RunStore"]
 
@@ -254,19 +254,15 @@ class RunStore(IndexFile):
             blob = self._blob(key, digest)
             os.replace(tmp, blob)
             placed = str(blob)
-            values = (
+            values = entry_of(
                 key,
-                row["script"],
-                row["script_digest"],
-                row["params"],
-                row["outputs"],
-                it.status,
-                it.failure.kind if it.failure is not None else None,
-                row["timeout"],
-                created,
-                it.wall_time,
-                digest,
-                size,
+                row,
+                status=it.status,
+                kind=it.failure.kind if it.failure is not None else None,
+                created=created,
+                wall_time=it.wall_time,
+                digest=digest,
+                size=size,
             )
 
             def insert(db: sqlite3.Connection) -> Any:

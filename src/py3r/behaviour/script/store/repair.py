@@ -94,6 +94,34 @@ def row_of(
     }
 
 
+def entry_of(
+    key: str,
+    row: dict[str, Any],
+    *,
+    status: str,
+    kind: str | None,
+    created: float,
+    wall_time: float,
+    digest: str,
+    size: int,
+) -> tuple[Any, ...]:
+    """An index entry, its values in the order of :data:`COLUMNS`."""
+    return (
+        key,
+        row["script"],
+        row["script_digest"],
+        row["params"],
+        row["outputs"],
+        status,
+        kind,
+        row["timeout"],
+        created,
+        wall_time,
+        digest,
+        size,
+    )
+
+
 def rows_from_blobs(blobs: Path, mac_of: Callable[[str], Any]) -> Iterator[tuple[Any, ...]]:
     """The index rows the signed files in ``blobs`` describe (the newest file of each key).
 
@@ -138,23 +166,19 @@ def rows_from_blobs(blobs: Path, mac_of: Callable[[str], Any]) -> Iterator[tuple
                 script_digest="",
                 timeout=None,
             )
-            values = (
+            values = entry_of(
                 key,
-                row["script"],
-                row["script_digest"],
-                row["params"],
-                row["outputs"],
-                record["status"],
-                failure.get("kind"),
-                row["timeout"],
-                float(record["created"]),
-                float(record["wall_time"]),
-                digest,
-                size,
+                row,
+                status=record["status"],
+                kind=failure.get("kind"),
+                created=float(record["created"]),
+                wall_time=float(record["wall_time"]),
+                digest=digest,
+                size=size,
             )
         except Exception:  # a file that does not load is reported when it is asked for
             continue
-        if key not in newest or newest[key][8] < values[8]:
+        if key not in newest or newest[key][COLUMNS.index("created")] < values[COLUMNS.index("created")]:
             newest[key] = values
     yield from newest.values()
 

@@ -24,6 +24,15 @@ def text_of(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
+def _enumerated(p: ParamSpec) -> str | None:
+    """The values of a parameter that lists them, as typed in a box: its choices, or both bools."""
+    if p.choices is not None:
+        return ", ".join(text_of(c) for c in p.choices)
+    if p.type == "bool":
+        return "True, False"
+    return None
+
+
 def suggestion(p: ParamSpec) -> str:
     """What a ticked parameter sweeps unless told otherwise, from what the script declares.
 
@@ -38,10 +47,9 @@ def suggestion(p: ParamSpec) -> str:
     >>> [suggestion(params[n]) for n in ("threshold", "smooth_window", "smoothing", "seed")]
     ['0.0:20.0:11', '1:49:9', 'mean, median', '0:84:5']
     """
-    if p.choices is not None:
-        return ", ".join(text_of(c) for c in p.choices)
-    if p.type == "bool":
-        return "True, False"
+    listed = _enumerated(p)
+    if listed is not None:
+        return listed
     if p.type not in ("int", "float") or not p.has_literal_default:
         return ""
     lo, hi, step, bounded = slider_range(p)
@@ -118,10 +126,9 @@ def design_suggestion(p: ParamSpec) -> str:
     >>> [design_suggestion(params[n]) for n in ("threshold", "smooth_window", "smoothing", "seed")]
     ['0.0:20.0', '1:51', 'mean, median', '0:84']
     """
-    if p.choices is not None:
-        return ", ".join(text_of(c) for c in p.choices)
-    if p.type == "bool":
-        return "True, False"
+    listed = _enumerated(p)
+    if listed is not None:
+        return listed
     if p.type not in ("int", "float") or not p.has_literal_default:
         return ""
     declared = p.low is not None and p.high is not None and math.isfinite(p.low) and math.isfinite(p.high)
