@@ -9,14 +9,15 @@ import unicodedata
 import pytest
 
 from helpers import SCRIPTS
-from py3r.behaviour.script import history, read_script, run, sensitivity
+from py3r.behaviour.script import IterationFailedWarning, history, read_script, run, sensitivity
 from py3r.behaviour.script.frontends.cli import main
 from py3r.behaviour.script.values import parse_value
 
 
 def test_a_script_that_closes_the_librarys_pipes_is_named_so(engine, tmp_path):
     own = tmp_path / "own.txt"
-    sr = run(SCRIPTS / "closes_pipes.py", {"own_file": str(own)}, engine=engine)
+    with pytest.warns(IterationFailedWarning, match="closed the pipe"):
+        sr = run(SCRIPTS / "closes_pipes.py", {"own_file": str(own)}, engine=engine)
     (it,) = sr.iterations
     assert it.failure is not None and it.failure.kind == "exit"
     assert it.failure.message.startswith("The script closed the pipe this library receives its outputs")

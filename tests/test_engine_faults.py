@@ -13,7 +13,13 @@ import time
 import pytest
 
 from helpers import SCRIPTS, session_processes, wait_for
-from py3r.behaviour.script import CancelToken, run, sensitivity
+from py3r.behaviour.script import (
+    CancelToken,
+    IterationFailedWarning,
+    SweepInterruptedWarning,
+    run,
+    sensitivity,
+)
 from py3r.behaviour.script._engine.fork import MAX_WORKERS, POOL
 
 
@@ -101,7 +107,8 @@ def test_timeout_covers_an_import_that_hangs(engine, tmp_path, monkeypatch):
     """The iteration's timeout includes the warm worker's start-up; what the import started dies too."""
     marker = _hanging_import(tmp_path, monkeypatch)
     t0 = time.monotonic()
-    sr = run(SCRIPTS / "hanging_import_user.py", timeout=2, engine=engine)
+    with pytest.warns(IterationFailedWarning, match="timed out after 2 s"):
+        sr = run(SCRIPTS / "hanging_import_user.py", timeout=2, engine=engine)
     elapsed = time.monotonic() - t0
     (it,) = sr.iterations
     assert it.failure is not None and it.failure.kind == "timeout", it.failure
@@ -129,7 +136,8 @@ def test_cancelling_during_a_hanging_import_kills_the_starting_worker(engine, ho
     thread.start()
     t0 = time.monotonic()
     try:
-        sr = run(SCRIPTS / "hanging_import_user.py", engine=engine, cancel=token)
+        with pytest.warns(SweepInterruptedWarning, match="0 of 1 iterations"):
+            sr = run(SCRIPTS / "hanging_import_user.py", engine=engine, cancel=token)
     finally:
         thread.join(timeout=60)
     assert time.monotonic() - t0 < 30

@@ -21,11 +21,11 @@ if typing.TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from ._exec import CancelToken
-    from .design import Design, plan_design
+    from .design import plan_design
     from .discovery import discover_outputs, discover_params, validate_names
     from .frontends.panel import SweepPanel, panel
     from .iteration import Failure, Iteration, Outputs
-    from .plan import Plan, Point, plan_run, plan_sweep
+    from .plan import Design, Plan, Point, plan_run, plan_sweep
     from .plotting import plot_results
     from .results import ScriptResults
     from .runner import execute_plan, inspect, run, sensitivity
@@ -78,7 +78,7 @@ __version__ = "0.1.0"
 #: Where each lazily imported public name lives.
 _LAZY = {
     "CancelToken": "_exec",
-    "Design": "design",
+    "Design": "plan",
     "Failure": "iteration",
     "Iteration": "iteration",
     "OutputSpec": "spec",

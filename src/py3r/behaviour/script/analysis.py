@@ -1,13 +1,13 @@
 """What a sweep says: sensitivity indices of a sampled design (SALib), and specification tables.
 
-:func:`indices` hands SALib the design's whole sample and one output value per row (identical rows
+:meth:`Analysis.indices` hands SALib the design's whole sample and one output value per row (identical rows
 ran once and are reused): Sobol' indices for ``mode="sobol"``, Morris' elementary effects for
 ``mode="morris"``, and RBD-FAST first-order indices for ``mode="random"`` and ``"lhs"``.
 RBD-FAST (Tarantola et al. 2006, bias-corrected by Tissot & Prieur 2012) orders the points by each
 parameter in turn and reads the output's variance at low frequencies along that order, so it needs
-no particular design: any sample of uniform points will do. :func:`specifications` reads any sweep
-(typically a grid over choices) as a multiverse of specifications. pandas, numpy and SALib are
-imported only when these run.
+no particular design: any sample of uniform points will do. :meth:`Analysis.specifications` reads any sweep
+(typically a grid over choices) as a multiverse of specifications. ``ScriptResults`` has both
+methods (it inherits :class:`Analysis`). pandas, numpy and SALib are imported only when these run.
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .design import Design
 from .iteration import Iteration
+from .plan import Design
 from .values import as_python, is_number, key_of
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .results import ScriptResults
-
-__all__ = ["MEASURES", "indices", "specifications"]
+__all__ = ["MEASURES", "Analysis"]
 
 #: The columns :func:`indices` gives after ``output`` and ``param``, by mode (without second order).
 MEASURES = {
@@ -52,7 +50,7 @@ def _listed(iterations: list[Iteration], limit: int = 3) -> str:
     return shown + more
 
 
-def _complete(results: ScriptResults, design: Design) -> dict[int, Iteration]:
+def _complete(results: Analysis, design: Design) -> dict[int, Iteration]:
     """Every point of the design, by index; refuse an incomplete design or failed points."""
     by_index = {it.index: it for it in results.iterations}
     wanted = sorted(set(design.points))
@@ -74,7 +72,7 @@ def _complete(results: ScriptResults, design: Design) -> dict[int, Iteration]:
     return by_index
 
 
-def _numbers(results: ScriptResults, output: str | list[str] | None, its: list[Iteration]) -> list[str]:
+def _numbers(results: Analysis, output: str | list[str] | None, its: list[Iteration]) -> list[str]:
     """The outputs to analyse: each a finite real number at every point."""
     if output is None:
         names = [n for n in results.output_names if all(_real(it.outputs.get(n)) for it in its)]
@@ -136,176 +134,192 @@ def _analyse(design: Design, X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
     return dict(si)
 
 
-def indices(results: ScriptResults, output: str | list[str] | None = None) -> pd.DataFrame:
-    """Sensitivity indices of a sampled design: a tidy table, one row per (output, parameter).
+class Analysis:
+    """What a sweep says: the methods ``ScriptResults`` has for sampled designs and multiverses."""
 
-    SALib analyses the design's whole sample; what the numbers mean is in the how-to "Which knobs
-    matter?". The table's ``attrs["method"]`` names the method.
+    if TYPE_CHECKING:  # provided by ScriptResults
+        design: Design | None
+        mode: str | None
+        nominal: dict[str, Any] | None
+        param_names: list[str]
+        output_names: list[str]
+        interrupted: bool
 
-    Parameters
-    ----------
-    results : ScriptResults
-        The results of ``sensitivity(..., mode="random" | "lhs" | "sobol" | "morris")``, also after
-        ``save``/``load`` or served from a run store.
-    output : str or list of str, optional
-        The outputs to analyse; by default every output that is a number at every point.
+        @property
+        def iterations(self) -> list[Iteration]: ...
 
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``output``, ``param``, then for Sobol' ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (with
-        ``second_order``, also ``S2[name]`` and ``S2_conf[name]`` for each other parameter); for
-        Morris ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu`` (in units of the output per the whole
-        range of the parameter); for random and LHS designs RBD-FAST's ``S1``, ``S1_conf``. The
-        ``_conf`` columns are half-widths of 95% bootstrap intervals. An output that does not vary
-        has undefined (NaN) variance-based indices.
+    def indices(self, output: str | list[str] | None = None) -> pd.DataFrame:
+        """Sensitivity indices of a sampled design: a tidy table, one row per (output, parameter).
 
-    Raises
-    ------
-    ValueError
-        For results that are not of a sampled design, an interrupted design, failed points (named),
-        or an output that is not a number at every point.
+        SALib analyses the design's whole sample; what the numbers mean is in the how-to "Which knobs
+        matter?". The table's ``attrs["method"]`` names the method.
 
-    Examples
-    --------
-    >>> from py3r.behaviour.script import sensitivity
-    >>> sr = sensitivity("tests/scripts/ishigami.py", ["x1", "x2", "x3"], mode="sobol", n=64, seed=3,
-    ...                  progress=False)
-    >>> table = sr.indices()
-    >>> list(table.columns), table.attrs["method"]
-    (['output', 'param', 'S1', 'S1_conf', 'ST', 'ST_conf'], "Sobol' (Saltelli)")
-    >>> table.sort_values("ST", ascending=False)["param"].tolist()  # x1 matters most, x3 least
-    ['x1', 'x2', 'x3']
-    """
-    import numpy as np
-    import pandas as pd
+        Parameters
+        ----------
+        output : str or list of str, optional
+            The outputs to analyse; by default every output that is a number at every point.
 
-    design = results.design
-    if design is None:
-        raise ValueError(
-            f"Sensitivity indices need a sampled design; these results are of mode={results.mode!r}. "
-            "Sweep with sensitivity(script, params, mode='sobol', n=...) (or 'morris', 'lhs', 'random')."
-        )
-    by_index = _complete(results, design)
-    names = _numbers(results, output, [by_index[i] for i in sorted(set(design.points))])
-    X = design.matrix()
-    params = design.names
-    second = design.mode == "sobol" and design.second_order
-    columns = ["output", "param", *MEASURES[design.mode]]
-    if second:
-        columns += [f"S2{kind}[{q}]" for q in params for kind in ("", "_conf")]
-    rows = []
-    for name in names:
-        Y = np.array([float(as_python(by_index[p].outputs[name])) for p in design.points])
-        si = _analyse(design, X, Y)
-        for i, param in enumerate(params):
-            row: dict[str, Any] = {"output": name, "param": param}
-            row.update({m: float(si[m][i]) for m in MEASURES[design.mode]})
-            for j, other in enumerate(params if second else []):
-                a, b = min(i, j), max(i, j)
-                row[f"S2[{other}]"] = math.nan if i == j else float(si["S2"][a][b])
-                row[f"S2_conf[{other}]"] = math.nan if i == j else float(si["S2_conf"][a][b])
-            rows.append(row)
-    table = pd.DataFrame(rows, columns=columns)
-    table.attrs["method"] = METHODS[design.mode]
-    return table
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``output``, ``param``, then for Sobol' ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (with
+            ``second_order``, also ``S2[name]`` and ``S2_conf[name]`` for each other parameter); for
+            Morris ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu`` (in units of the output per the whole
+            range of the parameter); for random and LHS designs RBD-FAST's ``S1``, ``S1_conf``. The
+            ``_conf`` columns are half-widths of 95% bootstrap intervals. An output that does not vary
+            has undefined (NaN) variance-based indices.
 
+        Raises
+        ------
+        ValueError
+            For results that are not of a sampled design, an interrupted design, failed points (named),
+            or an output that is not a number at every point.
 
-def specifications(results: ScriptResults, output: str, ci: tuple[str, str] | None = None) -> pd.DataFrame:
-    """Each completed iteration as a specification, sorted by ``output``: a specification curve's table.
+        Examples
+        --------
+        >>> from py3r.behaviour.script import sensitivity
+        >>> sr = sensitivity("tests/scripts/ishigami.py", ["x1", "x2", "x3"], mode="sobol", n=64, seed=3,
+        ...                  progress=False)
+        >>> table = sr.indices()
+        >>> list(table.columns), table.attrs["method"]
+        (['output', 'param', 'S1', 'S1_conf', 'ST', 'ST_conf'], "Sobol' (Saltelli)")
+        >>> table.sort_values("ST", ascending=False)["param"].tolist()  # x1 matters most, x3 least
+        ['x1', 'x2', 'x3']
+        """
+        import numpy as np
+        import pandas as pd
 
-    Every combination of choices a sweep ran (a grid over choices, typically) is one specification
-    of the analysis; the table says how much the result depends on them (Simonsohn, Simmons &
-    Nelson 2020). The reference sign is that of the nominal specification (every swept parameter
-    at its nominal value), or of the median when the sweep has no nominal point.
-
-    Parameters
-    ----------
-    results : ScriptResults
-        A sweep's results.
-    output : str
-        The scalar output that is the result (an effect, say).
-    ci : (str, str), optional
-        The outputs holding the lower and upper ends of each specification's interval.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``rank`` (1 = smallest), the swept parameters, ``output`` (and the ``ci`` outputs),
-        ``nominal`` (the nominal specification), ``same_sign`` (the sign of the reference) and, with
-        ``ci``, ``excludes_zero`` (its interval lies wholly on the reference's side of 0). Its
-        ``attrs`` hold ``share_same_sign``, ``share_excludes_zero`` (with ``ci``), ``sign``,
-        ``reference`` (``"nominal"`` or ``"median"``), ``failed`` (specifications that failed,
-        left out) and ``not_run`` (specifications a cancelled sweep never ran: no failures, left
-        out too).
-
-    Raises
-    ------
-    ValueError
-        If ``output`` (or a ``ci`` output) is not a number in some completed iteration, or no
-        iteration completed.
-
-    Examples
-    --------
-    >>> from py3r.behaviour.script import sensitivity
-    >>> sr = sensitivity("examples/open_field/pipeline.py",
-    ...                  {"smoothing": ["mean", "median"], "interpolate_gaps": [True, False]},
-    ...                  mode="grid", outputs=["fraction_moving"], progress=False)
-    >>> table = sr.specifications("fraction_moving")
-    >>> len(table), table.attrs["share_same_sign"], int(table["nominal"].sum())
-    (4, 1.0, 1)
-    """
-    import numpy as np
-    import pandas as pd
-
-    wanted = [output, *(ci or ())]
-    if ci is not None and len(ci) != 2:
-        raise ValueError(f"ci= names two outputs, the lower and upper end of each interval; got {ci!r}.")
-    for name in wanted:
-        if name not in results.output_names:
-            raise ValueError(f"{name!r} is not an output here; outputs: {', '.join(results.output_names)}.")
-    done = [it for it in results.iterations if it.ok]
-    if not done:
-        raise ValueError("No iteration completed, so there is no specification to show.")
-    for name in wanted:
-        bad = [it for it in done if not _real(it.outputs.get(name))]
-        if bad:
+        design = self.design
+        if design is None:
             raise ValueError(
-                f"Output {name!r} is not a finite number in {len(bad)} specification(s), e.g. "
-                f"{bad[0].params}: {bad[0].outputs.get(name)!r}. A specification curve plots numbers."
+                f"Sensitivity indices need a sampled design; these results are of mode={self.mode!r}. "
+                "Sweep with sensitivity(script, params, mode='sobol', n=...) (or 'morris', 'lhs', 'random')."
             )
-    params = list(results.param_names)
-    nominal = results.nominal or {}
-    is_nominal = [
-        bool(params) and all(p in nominal and key_of(it.params.get(p)) == key_of(nominal[p]) for p in params)
-        for it in done
-    ]
-    table = pd.DataFrame(
-        [
-            {**{p: it.params.get(p) for p in params}, **{n: float(as_python(it.outputs[n])) for n in wanted}}
+        by_index = _complete(self, design)
+        names = _numbers(self, output, [by_index[i] for i in sorted(set(design.points))])
+        X = design.matrix()
+        params = design.names
+        second = design.mode == "sobol" and design.second_order
+        columns = ["output", "param", *MEASURES[design.mode]]
+        if second:
+            columns += [f"S2{kind}[{q}]" for q in params for kind in ("", "_conf")]
+        rows = []
+        for name in names:
+            Y = np.array([float(as_python(by_index[p].outputs[name])) for p in design.points])
+            si = _analyse(design, X, Y)
+            for i, param in enumerate(params):
+                row: dict[str, Any] = {"output": name, "param": param}
+                row.update({m: float(si[m][i]) for m in MEASURES[design.mode]})
+                for j, other in enumerate(params if second else []):
+                    a, b = min(i, j), max(i, j)
+                    row[f"S2[{other}]"] = math.nan if i == j else float(si["S2"][a][b])
+                    row[f"S2_conf[{other}]"] = math.nan if i == j else float(si["S2_conf"][a][b])
+                rows.append(row)
+        table = pd.DataFrame(rows, columns=columns)
+        table.attrs["method"] = METHODS[design.mode]
+        return table
+
+    def specifications(self, output: str, ci: tuple[str, str] | None = None) -> pd.DataFrame:
+        """Each completed iteration as a specification, sorted by ``output``: a specification curve's table.
+
+        Every combination of choices a sweep ran (a grid over choices, typically) is one specification
+        of the analysis; the table says how much the result depends on them (Simonsohn, Simmons &
+        Nelson 2020). The reference sign is that of the nominal specification (every swept parameter
+        at its nominal value), or of the median when the sweep has no nominal point.
+
+        Parameters
+        ----------
+        output : str
+            The scalar output that is the result (an effect, say).
+        ci : (str, str), optional
+            The outputs holding the lower and upper ends of each specification's interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``rank`` (1 = smallest), the swept parameters, ``output`` (and the ``ci`` outputs),
+            ``nominal`` (the nominal specification), ``same_sign`` (the sign of the reference) and, with
+            ``ci``, ``excludes_zero`` (its interval lies wholly on the reference's side of 0). Its
+            ``attrs`` hold ``share_same_sign``, ``share_excludes_zero`` (with ``ci``), ``sign``,
+            ``reference`` (``"nominal"`` or ``"median"``), ``failed`` (specifications that failed,
+            left out) and ``not_run`` (specifications a cancelled sweep never ran: no failures, left
+            out too).
+
+        Raises
+        ------
+        ValueError
+            If ``output`` (or a ``ci`` output) is not a number in some completed iteration, or no
+            iteration completed.
+
+        Examples
+        --------
+        >>> from py3r.behaviour.script import sensitivity
+        >>> sr = sensitivity("examples/open_field/pipeline.py",
+        ...                  {"smoothing": ["mean", "median"], "interpolate_gaps": [True, False]},
+        ...                  mode="grid", outputs=["fraction_moving"], progress=False)
+        >>> table = sr.specifications("fraction_moving")
+        >>> len(table), table.attrs["share_same_sign"], int(table["nominal"].sum())
+        (4, 1.0, 1)
+        """
+        import numpy as np
+        import pandas as pd
+
+        wanted = [output, *(ci or ())]
+        if ci is not None and len(ci) != 2:
+            raise ValueError(f"ci= names two outputs, the lower and upper end of each interval; got {ci!r}.")
+        for name in wanted:
+            if name not in self.output_names:
+                raise ValueError(f"{name!r} is not an output here; outputs: {', '.join(self.output_names)}.")
+        done = [it for it in self.iterations if it.ok]
+        if not done:
+            raise ValueError("No iteration completed, so there is no specification to show.")
+        for name in wanted:
+            bad = [it for it in done if not _real(it.outputs.get(name))]
+            if bad:
+                raise ValueError(
+                    f"Output {name!r} is not a finite number in {len(bad)} specification(s), e.g. "
+                    f"{bad[0].params}: {bad[0].outputs.get(name)!r}. A specification curve plots numbers."
+                )
+        params = list(self.param_names)
+        nominal = self.nominal or {}
+        is_nominal = [
+            bool(params)
+            and all(p in nominal and key_of(it.params.get(p)) == key_of(nominal[p]) for p in params)
             for it in done
         ]
-    )
-    table["nominal"] = is_nominal
-    table = table.sort_values(output, kind="stable").reset_index(drop=True)
-    table.insert(0, "rank", range(1, len(table) + 1))
-    reference = (
-        "nominal" if table["nominal"].any() and table.loc[table["nominal"], output].iloc[0] != 0 else "median"
-    )
-    centre = table.loc[table["nominal"], output].iloc[0] if reference == "nominal" else table[output].median()
-    sign = int(np.sign(centre))
-    table["same_sign"] = np.sign(table[output]).astype(int) == sign
-    table.attrs.update(
-        output=output,
-        ci=ci,
-        reference=reference,
-        sign=sign,
-        failed=sum(it.status == "failed" for it in results.iterations),
-        not_run=sum(it.status == "cancelled" for it in results.iterations),
-    )
-    table.attrs["share_same_sign"] = float(table["same_sign"].mean())
-    if ci is not None:
-        lo, hi = ci
-        table["excludes_zero"] = (table[lo] > 0) if sign > 0 else (table[hi] < 0) if sign < 0 else False
-        table.attrs["share_excludes_zero"] = float(table["excludes_zero"].mean())
-    return table
+        table = pd.DataFrame(
+            [
+                {
+                    **{p: it.params.get(p) for p in params},
+                    **{n: float(as_python(it.outputs[n])) for n in wanted},
+                }
+                for it in done
+            ]
+        )
+        table["nominal"] = is_nominal
+        table = table.sort_values(output, kind="stable").reset_index(drop=True)
+        table.insert(0, "rank", range(1, len(table) + 1))
+        reference = (
+            "nominal"
+            if table["nominal"].any() and table.loc[table["nominal"], output].iloc[0] != 0
+            else "median"
+        )
+        centre = (
+            table.loc[table["nominal"], output].iloc[0] if reference == "nominal" else table[output].median()
+        )
+        sign = int(np.sign(centre))
+        table["same_sign"] = np.sign(table[output]).astype(int) == sign
+        table.attrs.update(
+            output=output,
+            ci=ci,
+            reference=reference,
+            sign=sign,
+            failed=sum(it.status == "failed" for it in self.iterations),
+            not_run=sum(it.status == "cancelled" for it in self.iterations),
+        )
+        table.attrs["share_same_sign"] = float(table["same_sign"].mean())
+        if ci is not None:
+            lo, hi = ci
+            table["excludes_zero"] = (table[lo] > 0) if sign > 0 else (table[hi] < 0) if sign < 0 else False
+            table.attrs["share_excludes_zero"] = float(table["excludes_zero"].mean())
+        return table

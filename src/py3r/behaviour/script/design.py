@@ -14,126 +14,22 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ._types import ParamValue
-from .plan import Plan, Point, check_outputs, required_missing, unknown_names
+from .plan import Design, Factor, Plan, Point, check_outputs, required_missing, unknown_names
 from .values import check_value, describe, is_number, nfc, value_key
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from .spec import ParamSpec, ScriptSpec
 
-__all__ = ["SAMPLED_MODES", "Design", "Factor", "plan_design"]
+__all__ = ["SAMPLED_MODES", "plan_design"]
 
 #: The modes :func:`plan_design` makes.
 SAMPLED_MODES = ("random", "lhs", "sobol", "morris")
 #: Morris' grid levels unless ``levels=`` says otherwise (SALib's default).
 MORRIS_LEVELS = 4
 _INSTALL = "pip install 'py3r-behaviour-script[gsa]'"
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One parameter a design varies, and how a number of the sample becomes its value.
-
-    Attributes
-    ----------
-    name : str
-        The parameter.
-    kind : {"float", "int", "choice"}
-        A float takes the number itself; an int and a choice take one of ``levels``, each level
-        owning an equal share of ``[low, high]``.
-    low, high : float
-        The range SALib samples.
-    levels : tuple
-        The ints of the parameter's step grid, or its choices; empty for a float.
-    """
-
-    name: str
-    kind: Literal["float", "int", "choice"]
-    low: float
-    high: float
-    levels: tuple[ParamValue, ...] = ()
-
-    def value(self, x: float) -> ParamValue:
-        """The value the sample's number ``x`` stands for."""
-        if self.kind == "float":
-            return min(max(float(x), self.low), self.high)
-        width = (self.high - self.low) / len(self.levels)
-        return self.levels[min(max(math.floor((x - self.low) / width), 0), len(self.levels) - 1)]
-
-
-@dataclass(frozen=True, eq=False)
-class Design:
-    """A sampled design: the factors, SALib's sample, and which plan point runs each row.
-
-    Plain data: it travels with the plan into the results (:attr:`ScriptResults.design`) and is
-    saved with them, so that :meth:`ScriptResults.indices` can analyse the sweep later.
-
-    Attributes
-    ----------
-    mode : str
-        ``"random"``, ``"lhs"``, ``"sobol"`` or ``"morris"``.
-    factors : tuple of Factor
-        The parameters varied, in order.
-    n : int
-        Points (random, LHS), base samples (Sobol') or trajectories (Morris).
-    seed : int
-        The seed of the sample (drawn at random when none was given) and of the bootstrap of
-        confidence intervals.
-    second_order : bool
-        A Sobol' design with second-order indices (``n * (2D + 2)`` rows instead of ``n * (D + 2)``).
-    levels : int or None
-        The number of grid levels of a Morris design.
-    sample : tuple of tuple of float
-        SALib's sample, one row per design row, in the factors' order.
-    points : tuple of int
-        The index of the plan point that runs each row.
-    """
-
-    mode: str
-    factors: tuple[Factor, ...]
-    n: int
-    seed: int
-    second_order: bool = False
-    levels: int | None = None
-    sample: tuple[tuple[float, ...], ...] = ()
-    points: tuple[int, ...] = ()
-
-    @property
-    def names(self) -> list[str]:
-        """The names of the parameters varied, in order."""
-        return [f.name for f in self.factors]
-
-    def problem(self) -> dict[str, Any]:
-        """The design as SALib's problem definition (``num_vars``, ``names``, ``bounds``)."""
-        return {
-            "num_vars": len(self.factors),
-            "names": self.names,
-            "bounds": [[f.low, f.high] for f in self.factors],
-        }
-
-    def matrix(self) -> np.ndarray:
-        """SALib's sample as a float array, one row per design row."""
-        import numpy as np
-
-        return np.array(self.sample, dtype=float).reshape(len(self.sample), len(self.factors))
-
-    def to_record(self) -> dict[str, Any]:
-        """This design as plain data (what ``ScriptResults.save`` writes); :meth:`from_record` reads it."""
-        return asdict(self)
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Design:
-        """The design a :meth:`to_record` record describes."""
-        fields = dict(record)
-        fields["factors"] = tuple(Factor(**{**f, "levels": tuple(f["levels"])}) for f in fields["factors"])
-        fields["sample"] = tuple(tuple(row) for row in fields["sample"])
-        fields["points"] = tuple(fields["points"])
-        return cls(**fields)
 
 
 # Factors -----------------------------------------------------------------------------------------

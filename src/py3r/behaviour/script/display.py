@@ -4,27 +4,60 @@ cannot hold."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .spill import describe_size
 from .values import format_value
 
 if TYPE_CHECKING:
-    from .results import ScriptResults
+    from .iteration import Iteration
 
-__all__ = ["not_scalar_message", "results_html", "results_repr", "status_counts"]
+__all__ = ["Display"]
 
 
-def status_counts(sr: ScriptResults) -> tuple[int, int, int]:
+class Display:
+    """How ``ScriptResults`` shows itself (it inherits this): its repr, its HTML table in a
+    notebook, and what ``to_dataframe`` says of outputs that cannot be columns."""
+
+    if TYPE_CHECKING:  # provided by ScriptResults
+        script: str | None
+        param_names: list[str]
+        output_names: list[str]
+
+        @property
+        def iterations(self) -> list[Iteration]: ...
+
+        @property
+        def max_memory(self) -> int | None: ...
+
+        def __len__(self) -> int: ...
+
+        def keys(self) -> list[dict[str, Any]]: ...
+
+        def scalar_outputs(self) -> list[str]: ...
+
+        def memory_usage(self) -> dict[str, int]: ...
+
+    def __repr__(self) -> str:
+        return _repr(self)
+
+    def _repr_html_(self) -> str:
+        return _html(self)
+
+    def _not_scalar_message(self, bad: dict[str, str]) -> str:
+        return _not_scalar(self, bad)
+
+
+def _counts(sr: Display) -> tuple[int, int, int]:
     """Iterations ok, failed and cancelled: a cancelled one (never run, or stopped by a Cancel) is
     no failure, though ``failures`` and ``errors`` list it, as the reference's do."""
     statuses = [it.status for it in sr.iterations]
     return statuses.count("ok"), statuses.count("failed"), statuses.count("cancelled")
 
 
-def results_repr(sr: ScriptResults) -> str:
+def _repr(sr: Display) -> str:
     """``<ScriptResults of pipeline.py: 5 iterations (4 ok, 1 failed); params=[...]; outputs=[...]>``."""
-    ok, failed, cancelled = status_counts(sr)
+    ok, failed, cancelled = _counts(sr)
     extra = f", {cancelled} cancelled" if cancelled else ""
     script = f" of {sr.script}" if sr.script else ""
     return (
@@ -33,7 +66,7 @@ def results_repr(sr: ScriptResults) -> str:
     )
 
 
-def not_scalar_message(sr: ScriptResults, bad: dict[str, str]) -> str:
+def _not_scalar(sr: Display, bad: dict[str, str]) -> str:
     """What ``to_dataframe`` says when outputs ``bad`` (name: type name) cannot be columns."""
     listed = ", ".join(f"{n!r} (a {kind})" for n, kind in bad.items())
     one = len(bad) == 1
@@ -54,7 +87,7 @@ def not_scalar_message(sr: ScriptResults, bad: dict[str, str]) -> str:
     return text + f"Reach {'it' if one else 'them'} by indexing: sr[{key!r}][{first!r}]."
 
 
-def _memory_html(sr: ScriptResults) -> str:
+def _memory_html(sr: Display) -> str:
     usage = sr.memory_usage()
     held, disk = usage["memory"], usage["disk"]
     if not held and not disk:
@@ -67,14 +100,14 @@ def _memory_html(sr: ScriptResults) -> str:
     )
 
 
-def results_html(sr: ScriptResults) -> str:
+def _html(sr: Display) -> str:
     """The HTML table a notebook shows for ``sr``: parameters, scalar outputs, status and time.
 
     The heading counts iterations ok, failed and cancelled apart; *Failures* lists the failed
     ones only (a cancelled iteration's status says why it has no outputs)."""
     esc = html.escape
     iterations = sr.iterations
-    ok, failed, cancelled = status_counts(sr)
+    ok, failed, cancelled = _counts(sr)
     scalars = sr.scalar_outputs()
     head = "".join(f"<th>{esc(n)}</th>" for n in [*sr.param_names, *scalars])
     body = []

@@ -2,16 +2,19 @@
 
 Every value is checked against the parameter's declared type here, once, so that a bad value is
 reported before any process starts. ``run`` is a plan of one point; ``sensitivity`` builds its
-points in independent or grid mode. The key of a point (what results are indexed by) is the dict of
-swept parameters; the values injected into the child also include the nominal values of the others.
+points in independent or grid mode, or as the distinct rows of a sampled design, which the plan
+then carries as its :class:`Design` (made by :mod:`.design`). The key of a point (what results
+are indexed by) is the dict of swept parameters; the values injected into the child also include
+the nominal values of the others.
 """
 
 from __future__ import annotations
 
 import difflib
 import itertools
+import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ParamValue
@@ -19,9 +22,9 @@ from .spec import ParamSpec, ScriptSpec
 from .values import check_value, describe, nfc, value_key
 
 if TYPE_CHECKING:
-    from .design import Design
+    import numpy as np
 
-__all__ = ["Plan", "Point", "plan_run", "plan_sweep"]
+__all__ = ["Design", "Factor", "Plan", "Point", "plan_run", "plan_sweep"]
 
 Mode = Literal["independent", "grid"]
 
@@ -46,6 +49,107 @@ class Point:
     key: dict[str, ParamValue]
     values: dict[str, ParamValue]
     rows: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One parameter a design varies, and how a number of the sample becomes its value.
+
+    Attributes
+    ----------
+    name : str
+        The parameter.
+    kind : {"float", "int", "choice"}
+        A float takes the number itself; an int and a choice take one of ``levels``, each level
+        owning an equal share of ``[low, high]``.
+    low, high : float
+        The range SALib samples.
+    levels : tuple
+        The ints of the parameter's step grid, or its choices; empty for a float.
+    """
+
+    name: str
+    kind: Literal["float", "int", "choice"]
+    low: float
+    high: float
+    levels: tuple[ParamValue, ...] = ()
+
+    def value(self, x: float) -> ParamValue:
+        """The value the sample's number ``x`` stands for."""
+        if self.kind == "float":
+            return min(max(float(x), self.low), self.high)
+        width = (self.high - self.low) / len(self.levels)
+        return self.levels[min(max(math.floor((x - self.low) / width), 0), len(self.levels) - 1)]
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """A sampled design: the factors, SALib's sample, and which plan point runs each row.
+
+    Plain data: it travels with the plan into the results (:attr:`ScriptResults.design`) and is
+    saved with them, so that :meth:`ScriptResults.indices` can analyse the sweep later.
+
+    Attributes
+    ----------
+    mode : str
+        ``"random"``, ``"lhs"``, ``"sobol"`` or ``"morris"``.
+    factors : tuple of Factor
+        The parameters varied, in order.
+    n : int
+        Points (random, LHS), base samples (Sobol') or trajectories (Morris).
+    seed : int
+        The seed of the sample (drawn at random when none was given) and of the bootstrap of
+        confidence intervals.
+    second_order : bool
+        A Sobol' design with second-order indices (``n * (2D + 2)`` rows instead of ``n * (D + 2)``).
+    levels : int or None
+        The number of grid levels of a Morris design.
+    sample : tuple of tuple of float
+        SALib's sample, one row per design row, in the factors' order.
+    points : tuple of int
+        The index of the plan point that runs each row.
+    """
+
+    mode: str
+    factors: tuple[Factor, ...]
+    n: int
+    seed: int
+    second_order: bool = False
+    levels: int | None = None
+    sample: tuple[tuple[float, ...], ...] = ()
+    points: tuple[int, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the parameters varied, in order."""
+        return [f.name for f in self.factors]
+
+    def problem(self) -> dict[str, Any]:
+        """The design as SALib's problem definition (``num_vars``, ``names``, ``bounds``)."""
+        return {
+            "num_vars": len(self.factors),
+            "names": self.names,
+            "bounds": [[f.low, f.high] for f in self.factors],
+        }
+
+    def matrix(self) -> np.ndarray:
+        """SALib's sample as a float array, one row per design row."""
+        import numpy as np
+
+        return np.array(self.sample, dtype=float).reshape(len(self.sample), len(self.factors))
+
+    def to_record(self) -> dict[str, Any]:
+        """This design as plain data (what ``ScriptResults.save`` writes); :meth:`from_record` reads it."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Design:
+        """The design a :meth:`to_record` record describes."""
+        fields = dict(record)
+        fields["factors"] = tuple(Factor(**{**f, "levels": tuple(f["levels"])}) for f in fields["factors"])
+        fields["sample"] = tuple(tuple(row) for row in fields["sample"])
+        fields["points"] = tuple(fields["points"])
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

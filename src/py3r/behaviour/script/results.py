@@ -13,9 +13,10 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .design import Design
-from .display import not_scalar_message, results_html, results_repr
+from .analysis import Analysis
+from .display import Display
 from .iteration import Failure, Iteration, Outputs
+from .plan import Design
 from .spill import Keeper, SpilledOutput, resolve_max_memory
 from .values import check_value, is_scalar, value_key
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Failure", "Iteration", "Outputs", "ScriptResults"]
 
 
-class ScriptResults:
+class ScriptResults(Analysis, Display):
     """Container for results returned by :func:`run` and :func:`sensitivity`.
 
     Keyed by parameter combination; holds captured ``Output`` values per iteration, in plan
@@ -122,7 +123,7 @@ class ScriptResults:
         """Add one iteration's record; iterations are kept in plan order (by ``index``), whatever
         order they finish in. Its large outputs are kept on disk once the outputs in memory reach
         :attr:`max_memory`."""
-        self._keeper.keep(iteration)
+        self._keeper.keep(iteration.outputs)
         keys = [it.index for it in self._iterations]
         self._iterations.insert(bisect.bisect_right(keys, iteration.index), iteration)
         self._by_key[value_key(iteration.params)] = iteration
@@ -348,7 +349,7 @@ class ScriptResults:
                     raise KeyError(f"{name!r} is not an output here; outputs: {self.output_names}.")
         bad = {name: kind for name in names if (kind := self._non_scalar(name, shown))}
         if bad:
-            raise TypeError(not_scalar_message(self, bad))
+            raise TypeError(self._not_scalar_message(bad))
         rows = []
         for it in shown:
             row: dict[str, Any] = dict(it.params)
@@ -396,7 +397,7 @@ class ScriptResults:
             "spec": self._spec,  # so sr[{"threshold": 3}] still finds 3.0 after load
             "design": None if self.design is None else self.design.to_record(),
         }
-        save_results(self, path, state)
+        save_results(self._iterations, path, state)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, max_memory: int | str | None = "auto") -> ScriptResults:
@@ -447,28 +448,6 @@ class ScriptResults:
         return results
 
     # Analysis and plots ----------------------------------------------------------------------
-    def indices(self, output: str | list[str] | None = None) -> pd.DataFrame:
-        """Sensitivity indices of a sampled design (SALib): one row per (output, parameter).
-
-        Sobol': ``S1``, ``S1_conf``, ``ST``, ``ST_conf``; Morris: ``mu_star``, ``mu_star_conf``,
-        ``sigma``, ``mu``; random and LHS: RBD-FAST's ``S1``, ``S1_conf``. Refuses (``ValueError``)
-        results of another mode, an interrupted design and failed points, naming them. Details and
-        an example: :func:`py3r.behaviour.script.analysis.indices`.
-        """
-        from .analysis import indices
-
-        return indices(self, output)
-
-    def specifications(self, output: str, ci: tuple[str, str] | None = None) -> pd.DataFrame:
-        """The iterations as specifications sorted by ``output``, and the share keeping its sign.
-
-        What ``plot(kind="specification")`` draws, as a table; see
-        :func:`py3r.behaviour.script.analysis.specifications`.
-        """
-        from .analysis import specifications
-
-        return specifications(self, output, ci)
-
     def plot(self, outputs: list[str] | None = None, *, kind: str = "auto", **kwargs: Any) -> Any:
         """Plot scalar outputs against the swept parameters, or what a sampled design says (matplotlib).
 
@@ -477,10 +456,3 @@ class ScriptResults:
         from .plotting import plot_results
 
         return plot_results(self, outputs, kind=kind, **kwargs)
-
-    # Reprs ---------------------------------------------------------------------------------
-    def __repr__(self) -> str:
-        return results_repr(self)
-
-    def _repr_html_(self) -> str:
-        return results_html(self)

@@ -17,15 +17,12 @@ import pickle
 import tempfile
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .iteration import Iteration
 from .payload import Payload, Region, Writer, read_pack, read_region
 from .spill import SPILL_MIN, SpilledOutput
 from .values import is_scalar
-
-if TYPE_CHECKING:
-    from .results import ScriptResults
 
 __all__ = ["load_results", "save_results"]
 
@@ -85,8 +82,8 @@ def _outputs_for_file(outputs: dict[str, Any], writer: Writer) -> dict[str, Any]
     return kept
 
 
-def save_results(results: ScriptResults, path: str | os.PathLike[str], state: dict[str, Any]) -> None:
-    """Write ``state`` (every field but the iterations) and the iterations of ``results`` to ``path``."""
+def save_results(iterations: list[Iteration], path: str | os.PathLike[str], state: dict[str, Any]) -> None:
+    """Write ``state`` (every field of results but their iterations) and ``iterations`` to ``path``."""
     import cloudpickle
 
     target = os.path.abspath(os.fspath(path))
@@ -95,7 +92,7 @@ def save_results(results: ScriptResults, path: str | os.PathLike[str], state: di
         writer = Writer(fd)
         writer.write(MAGIC)
         records = []
-        for it in results.iterations:
+        for it in iterations:
             record = it.to_record()
             record["outputs"] = _outputs_for_file(it.outputs, writer)
             records.append(record)

@@ -20,14 +20,11 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .exceptions import warn
 from .payload import Payload, Region, Writer, read_region
 from .values import is_scalar
-
-if TYPE_CHECKING:
-    from .iteration import Iteration
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
@@ -208,10 +205,11 @@ class Keeper:
         self._warned = False
         self._failed = False
 
-    def keep(self, it: Iteration) -> None:
-        """Turn ``it.outputs`` into what is kept: values in memory, :class:`SpilledOutput` on disk."""
-        for name, value in list(it.outputs.items()):
-            it.outputs[name] = self._one(name, value)
+    def keep(self, outputs: dict[str, Any]) -> None:
+        """Turn ``outputs`` (an iteration's) into what is kept: values in memory, :class:`SpilledOutput`
+        on disk."""
+        for name, value in list(outputs.items()):
+            outputs[name] = self._one(name, value)
 
     def _fits(self, size: int) -> bool:
         return self.max_memory is None or self.held + size <= self.max_memory

@@ -17,7 +17,7 @@ from .exceptions import UsageError
 from .param import limits_text, within
 
 if TYPE_CHECKING:
-    from .spec import ParamSpec, ScriptSpec
+    from .spec.model import ParamSpec, ScriptSpec
 
 __all__ = [
     "as_python",

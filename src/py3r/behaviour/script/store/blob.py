@@ -16,14 +16,12 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from ..payload import Bytes, Payload, Region, Writer, read_bytes, read_region
 from ..spill import SPILL_MIN, SpilledOutput
 from ..values import is_scalar
-
-if TYPE_CHECKING:
-    from .index import RunStore
 
 __all__ = ["MAGIC", "StoreSource", "StoredOutput", "read_signed", "write_blob"]
 
@@ -106,23 +104,20 @@ def read_signed(fd: int, size: int, mac: Any) -> tuple[bool, bytes]:
 class StoreSource:
     """Reads outputs back from one stored file (by name: the file may be gone since)."""
 
-    def __init__(self, store: RunStore, key: str, digest: str) -> None:
-        self.store = store
-        self.key = key
-        self.digest = digest
+    def __init__(self, store: Path, blob: Path, sign: Callable[[Bytes], str]) -> None:
+        self.store = store  # the store's folder, for messages
+        self.blob = blob
+        self.sign = sign
 
     def describe(self) -> str:
-        return f"the run store {self.store.path}"
-
-    def sign(self, data: Bytes) -> str:
-        return self.store.sign_output(self.key, data)
+        return f"the run store {self.store}"
 
     def _open(self, name: str) -> int:
         try:
-            return os.open(self.store.blob_path(self.key, self.digest), os.O_RDONLY | os.O_CLOEXEC)
+            return os.open(self.blob, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise FileNotFoundError(
-                f"Output {name!r} was kept in the run store {self.store.path}, and its entry has been "
+                f"Output {name!r} was kept in the run store {self.store}, and its entry has been "
                 "removed or replaced since. Run the iteration again to have it back."
             ) from None
 
@@ -130,7 +125,7 @@ class StoreSource:
         def check(data: bytes | bytearray, region: Region) -> None:
             if region.mac is None or not hmac.compare_digest(self.sign(data), region.mac):
                 raise ValueError(
-                    f"Output {name!r}, kept in the run store {self.store.path}, does not match its "
+                    f"Output {name!r}, kept in the run store {self.store}, does not match its "
                     "signature (its file was changed or damaged), so it was not loaded. Run the "
                     "iteration again: with cache= the store finds the damage and computes it anew."
                 )

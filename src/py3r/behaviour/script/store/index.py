@@ -27,6 +27,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -139,7 +140,7 @@ class RunStore(IndexFile):
                 if not packed:
                     return _stored_iteration(pickle.loads(data))  # the layout of earlier versions
                 record = pickle.loads(data)
-                source = StoreSource(self, key, digest)
+                source = StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
                 outputs = record["outputs"]
                 for name, value in outputs.items():
                     if isinstance(value, StoredOutput):
@@ -293,7 +294,7 @@ class RunStore(IndexFile):
             if placed is not None:  # not indexed: never leave the file behind
                 with contextlib.suppress(OSError):
                     os.unlink(placed)
-        source = StoreSource(self, key, digest)
+        source = StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
         for name, (payload, stored) in apart.items():
             payload.stored = source.spilled(name, stored)  # the results may refer to this copy
             it.outputs[name] = payload
