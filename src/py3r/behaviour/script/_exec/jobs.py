@@ -10,25 +10,43 @@ from ..plan import Plan, Point
 from ..settings import env_number
 from ..spec import ScriptSpec
 
-__all__ = ["make_task", "preload_of"]
+__all__ = ["make_tasks", "preload_of"]
 
 
-def make_task(plan: Plan, point: Point, *, threads: int | None) -> Task:
-    """The task of one point: everything its process needs, taken from this process now."""
+def make_tasks(plan: Plan, points: list[Point], *, threads: int | None) -> list[tuple[Point, Task]]:
+    """Each point with its task: everything its process needs, taken from this process now.
+
+    The working directory, environment, output limit and front-end data are read once and shared
+    by every task (nothing changes them: a child copies the environment before it applies it, and a
+    cluster task replaces it with its worker's), so that a long sweep does not copy the
+    environment once per point.
+    """
+    if not points:
+        return []
     spec = plan.spec
-    return Task(
-        script_path=str(spec.path),
-        source=spec.source,
-        values=dict(point.values),
-        capture=plan.capture,
-        stop_after=plan.stop_after_outputs,
-        cwd=os.getcwd(),
-        env=dict(os.environ),
-        output_limit=_output_limit(),
-        threads=threads,
-        extra=dict(spec.extra.get("task", {})),
-        required=plan.explicit_outputs,
-    )
+    cwd = os.getcwd()
+    env = dict(os.environ)
+    output_limit = _output_limit()
+    extra = dict(spec.extra.get("task", {}))
+    return [
+        (
+            point,
+            Task(
+                script_path=str(spec.path),
+                source=spec.source,
+                values=dict(point.values),
+                capture=plan.capture,
+                stop_after=plan.stop_after_outputs,
+                cwd=cwd,
+                env=env,
+                output_limit=output_limit,
+                threads=threads,
+                extra=extra,
+                required=plan.explicit_outputs,
+            ),
+        )
+        for point in points
+    ]
 
 
 def _output_limit() -> int | None:

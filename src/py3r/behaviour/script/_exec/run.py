@@ -12,7 +12,7 @@ from ..plan import Plan, Point
 from ..results import ScriptResults
 from .cancel import CancelToken
 from .cluster import connected, run_on_executor
-from .jobs import make_task, preload_of
+from .jobs import make_tasks, preload_of
 from .local import Claims, LocalLoop
 from .progress import Progress
 
@@ -65,7 +65,7 @@ def execute(
         if executor is None:
             workers = max(1, min(workers, len(points) or 1))
             threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
-            work = [(p, make_task(plan, p, threads=threads)) for p in points]
+            work = make_tasks(plan, points, threads=threads)
             loop = LocalLoop(
                 get_engine(engine),
                 preload,
@@ -80,7 +80,7 @@ def execute(
             interrupted, unfinished = loop.run(work)
             why = "The iteration was cancelled before it started."
         else:
-            work = [(p, make_task(plan, p, threads=None)) for p in points]
+            work = make_tasks(plan, points, threads=None)
             with connected(executor) as where:
                 interrupted, unfinished = run_on_executor(
                     where, work, preload, on_iteration=arrived, timeout=timeout, cancel=cancel
