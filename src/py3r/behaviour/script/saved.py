@@ -16,13 +16,11 @@ import os
 import pickle
 import tempfile
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from .iteration import Iteration
-from .payload import Payload, Region, Writer, read_pack, read_region
-from .spill import SPILL_MIN, SpilledOutput
-from .values import is_scalar
+from .payload import Writer, read_pack
+from .spill import FileSource, place_outputs, restore_outputs
 
 __all__ = ["load_results", "save_results"]
 
@@ -33,53 +31,19 @@ SAVE_FORMAT = 3
 _PLAIN_FORMAT = 2
 
 
-@dataclass(frozen=True)
-class _Kept:
-    """A large output in a saved file: in the header in its place."""
-
-    type_name: str
-    region: Region
-
-
-class SavedFile:
+class SavedFile(FileSource):
     """An open results file that outputs left on disk are read from."""
+
+    # Read, not mapped: the file is the user's, and another program may overwrite it in place.
+    share = False
 
     def __init__(self, fd: int, path: str) -> None:
         self.fd = fd
         self.path = path
         weakref.finalize(self, os.close, fd)
 
-    def read(self, region: Region, name: str) -> Any:
-        # Read, not mapped: the file is the user's, and another program may overwrite it in place.
-        return read_region(self.fd, region, share=False)
-
-    def copy(self, region: Region, writer: Writer, name: str) -> Region:
-        return writer.region(self.fd, region)
-
     def describe(self) -> str:
         return f"the saved file {self.path}"
-
-
-def _outputs_for_file(outputs: dict[str, Any], writer: Writer) -> dict[str, Any]:
-    kept: dict[str, Any] = {}
-    for name, value in outputs.items():
-        if isinstance(value, SpilledOutput):
-            kept[name] = _Kept(value.type_name, value.copy_to(writer))
-            continue
-        if is_scalar(value):
-            kept[name] = value
-            continue
-        try:
-            payload = Payload.of(value)
-        except Exception:  # let the header's pickling say what is wrong with it
-            kept[name] = value
-            continue
-        if payload.nbytes < SPILL_MIN:
-            kept[name] = value
-        else:
-            kept[name] = _Kept(type(value).__name__, writer.payload(payload))
-        payload.close()
-    return kept
 
 
 def save_results(iterations: list[Iteration], path: str | os.PathLike[str], state: dict[str, Any]) -> None:
@@ -94,7 +58,7 @@ def save_results(iterations: list[Iteration], path: str | os.PathLike[str], stat
         records = []
         for it in iterations:
             record = it.to_record()
-            record["outputs"] = _outputs_for_file(it.outputs, writer)
+            record["outputs"], _ = place_outputs(it.outputs, writer)  # pickled here: nothing to close
             records.append(record)
         header = cloudpickle.dumps({**state, "format": SAVE_FORMAT, "iterations": records})
         writer.trailer(header)
@@ -142,10 +106,7 @@ def load_results(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Ite
         raise
     iterations = []
     for record in state.pop("iterations"):
-        outputs = record["outputs"]
-        for key, value in outputs.items():
-            if isinstance(value, _Kept):
-                outputs[key] = SpilledOutput(key, value.type_name, source, value.region)
+        restore_outputs(record["outputs"], source)
         iterations.append(Iteration.from_record(record))
     return state, iterations
 

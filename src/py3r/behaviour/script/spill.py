@@ -20,20 +20,25 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import warn
-from .payload import Payload, Region, Writer, read_region
+from .payload import Bytes, Payload, Region, Writer, read_region
 from .values import is_scalar
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
+    "FileSource",
     "Keeper",
+    "PlacedOutput",
     "SpillFile",
     "SpilledOutput",
     "describe_size",
     "max_memory_from_env",
+    "place_outputs",
     "resolve_max_memory",
+    "restore_outputs",
 ]
 
 #: The default budget of memory for the outputs one results object holds.
@@ -96,7 +101,24 @@ def spill_dir() -> str:
     return tempfile.gettempdir()
 
 
-class SpillFile:
+class FileSource:
+    """A file outputs written by :meth:`Writer.payload` are read back from, by descriptor.
+
+    ``share``: whether large buffers read back are mapped (else read: for a file someone else may
+    cut short while the value lives).
+    """
+
+    fd: int
+    share = True
+
+    def read(self, region: Region, name: str) -> Any:
+        return read_region(self.fd, region, share=self.share)
+
+    def copy(self, region: Region, writer: Writer, name: str) -> Region:
+        return writer.region(self.fd, region)
+
+
+class SpillFile(FileSource):
     """An anonymous file that outputs over the budget are appended to (see the module's text)."""
 
     def __init__(self, directory: str) -> None:
@@ -113,12 +135,6 @@ class SpillFile:
             region = writer.payload(payload)
             self._end = writer.at
         return region
-
-    def read(self, region: Region, name: str) -> Any:
-        return read_region(self.fd, region)
-
-    def copy(self, region: Region, writer: Writer, name: str) -> Region:
-        return writer.region(self.fd, region)
 
     def describe(self) -> str:
         return f"a spill file in {self.directory}"
@@ -190,6 +206,61 @@ class SpilledOutput:
 
 def _same(value: Any) -> Any:
     return value
+
+
+@dataclass(frozen=True)
+class PlacedOutput:
+    """A large output in a file's header (a saved file, a stored iteration), in its place: where
+    its pickle and buffers lie in that file."""
+
+    type_name: str
+    region: Region
+
+    def spilled(self, name: str, source: Any) -> SpilledOutput:
+        """The output as results hold it: read back from ``source`` (the file) when looked up."""
+        return SpilledOutput(name, self.type_name, source, self.region)
+
+
+def place_outputs(
+    outputs: dict[str, Any], writer: Writer, sign: Callable[[Bytes], str] | None = None
+) -> tuple[dict[str, Any], dict[str, tuple[Payload, PlacedOutput]]]:
+    """The outputs as a file's header holds them, and the large ones ``writer`` wrote apart.
+
+    Scalars and outputs smaller than :data:`SPILL_MIN` (pickled) stay as they are; a larger one
+    (a value or a :class:`Payload`) is written by ``writer``, each pickle signed with ``sign`` when
+    given, and stands in the header as a :class:`PlacedOutput`; it is returned apart with its
+    payload. An output kept on disk is copied as it is there (unsigned files only). One that cannot
+    be pickled stays as it is: pickling the header then says what is wrong with it.
+    """
+    kept: dict[str, Any] = {}
+    apart: dict[str, tuple[Payload, PlacedOutput]] = {}
+    for name, value in outputs.items():
+        if isinstance(value, SpilledOutput) and sign is None:
+            kept[name] = PlacedOutput(value.type_name, value.copy_to(writer))
+            continue
+        if not isinstance(value, Payload) and is_scalar(value):
+            kept[name] = value
+            continue
+        try:
+            payload = value if isinstance(value, Payload) else Payload.of(value)
+        except Exception:
+            kept[name] = value
+            continue
+        if payload.nbytes < SPILL_MIN:
+            kept[name] = payload.value
+            continue
+        placed = PlacedOutput(type(payload.value).__name__, writer.payload(payload, sign))
+        apart[name] = (payload, placed)
+        kept[name] = placed
+    return kept, apart
+
+
+def restore_outputs(outputs: dict[str, Any], source: Any) -> None:
+    """Turn each :class:`PlacedOutput` of a header's ``outputs`` into a :class:`SpilledOutput` of
+    ``source`` (the file the header was read from), in place."""
+    for name, value in outputs.items():
+        if isinstance(value, PlacedOutput):
+            outputs[name] = value.spilled(name, source)
 
 
 class Keeper:

@@ -15,51 +15,29 @@ import hmac
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..payload import Bytes, Payload, Region, Writer, read_bytes, read_region
-from ..spill import SPILL_MIN, SpilledOutput
-from ..values import is_scalar
+from ..spill import PlacedOutput, place_outputs
 
-__all__ = ["MAGIC", "StoreSource", "StoredOutput", "read_signed", "write_blob"]
+__all__ = ["MAGIC", "StoreSource", "read_signed", "write_blob"]
 
 MAGIC = b"PY3RRS02"
 _LENGTH = struct.Struct(">Q")
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class StoredOutput:
-    """A large output in a stored file's header, in its place."""
-
-    type_name: str
-    region: Region
-
-
 def write_blob(
     fd: int, record: dict[str, Any], mac: Any, sign: Callable[[Bytes], str]
-) -> dict[str, tuple[Payload, StoredOutput]]:
+) -> dict[str, tuple[Payload, PlacedOutput]]:
     """Write ``record`` to ``fd`` as a pack, updating ``mac`` with every byte; return the large
     outputs written apart, each with its payload."""
     import cloudpickle
 
     writer = Writer(fd, 0, mac)
     writer.write(MAGIC)
-    outputs: dict[str, Any] = {}
-    apart: dict[str, tuple[Payload, StoredOutput]] = {}
-    for name, value in record["outputs"].items():
-        if not isinstance(value, Payload) and is_scalar(value):
-            outputs[name] = value
-            continue
-        payload = value if isinstance(value, Payload) else Payload.of(value)
-        if payload.nbytes < SPILL_MIN:
-            outputs[name] = payload.value
-            continue
-        placed = StoredOutput(type(payload.value).__name__, writer.payload(payload, sign))
-        apart[name] = (payload, placed)
-        outputs[name] = placed
+    outputs, apart = place_outputs(record["outputs"], writer, sign)
     writer.trailer(cloudpickle.dumps({**record, "outputs": outputs}, protocol=5))
     return apart
 
@@ -146,6 +124,3 @@ class StoreSource:
             return writer.region(fd, region)
         finally:
             os.close(fd)
-
-    def spilled(self, name: str, placed: StoredOutput) -> SpilledOutput:
-        return SpilledOutput(name, placed.type_name, self, placed.region)

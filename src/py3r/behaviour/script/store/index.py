@@ -35,7 +35,8 @@ from ..exceptions import StoreWarning, warn
 from ..iteration import Iteration
 from ..payload import Bytes, Payload
 from ..plan import Plan
-from .blob import StoredOutput, StoreSource, read_signed, write_blob
+from ..spill import restore_outputs
+from .blob import StoreSource, read_signed, write_blob
 from .indexfile import INSERT, STALE_AFTER, IndexFile
 from .lease import HOST, holder_alive, process_start
 from .repair import entry_of, problem_of, row_of
@@ -141,10 +142,7 @@ class RunStore(IndexFile):
                     return _stored_iteration(pickle.loads(data))  # the layout of earlier versions
                 record = pickle.loads(data)
                 source = StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
-                outputs = record["outputs"]
-                for name, value in outputs.items():
-                    if isinstance(value, StoredOutput):
-                        outputs[name] = source.spilled(name, value)
+                restore_outputs(record["outputs"], source)
                 return _stored_iteration(record)
             except Exception as exc:
                 raise _Unusable(f"it cannot be loaded ({type(exc).__name__}: {exc})") from None
@@ -296,7 +294,7 @@ class RunStore(IndexFile):
                     os.unlink(placed)
         source = StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
         for name, (payload, stored) in apart.items():
-            payload.stored = source.spilled(name, stored)  # the results may refer to this copy
+            payload.stored = stored.spilled(name, source)  # the results may refer to this copy
             it.outputs[name] = payload
         if old is not None and old[0] != digest:
             with contextlib.suppress(OSError):
