@@ -125,7 +125,7 @@ class RunStore(IndexFile):
             actual = os.fstat(fd).st_size
             if actual != size:
                 raise _Unusable(f"its file is truncated ({actual} of {size} bytes)")
-            mac = hmac.new(self._key, key.encode() + b"\0", "sha256")
+            mac = self._mac(key)
             try:
                 packed, data = read_signed(fd, size, mac)
                 problem = None
@@ -141,7 +141,7 @@ class RunStore(IndexFile):
                 if not packed:
                     return _stored_iteration(pickle.loads(data))  # the layout of earlier versions
                 record = pickle.loads(data)
-                source = StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
+                source = self._source(key, digest)
                 restore_outputs(record["outputs"], source)
                 return _stored_iteration(record)
             except Exception as exc:
@@ -152,6 +152,10 @@ class RunStore(IndexFile):
     def blob_path(self, key: str, digest: str) -> Path:
         """The file of the entry ``key`` whose signature is ``digest``."""
         return self._blob(key, digest)
+
+    def _source(self, key: str, digest: str) -> StoreSource:
+        """Where outputs of the entry ``key`` whose signature is ``digest`` are read back from."""
+        return StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
 
     def sign_output(self, key: str, data: Bytes) -> str:
         """The signature of one output's pickle in the entry ``key``."""
@@ -246,7 +250,7 @@ class RunStore(IndexFile):
         placed: str | None = tmp
         try:
             with os.fdopen(fd, "wb") as fh:
-                apart = write_blob(fh.fileno(), record, mac, lambda data: self.sign_output(key, data))
+                apart = write_blob(fh.fileno(), record, mac, partial(self.sign_output, key))
                 size = os.fstat(fh.fileno()).st_size
                 os.fsync(fh.fileno())
             digest = mac.hexdigest()
@@ -292,7 +296,7 @@ class RunStore(IndexFile):
             if placed is not None:  # not indexed: never leave the file behind
                 with contextlib.suppress(OSError):
                     os.unlink(placed)
-        source = StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
+        source = self._source(key, digest)
         for name, (payload, stored) in apart.items():
             payload.stored = stored.spilled(name, source)  # the results may refer to this copy
             it.outputs[name] = payload
