@@ -8,10 +8,35 @@ from __future__ import annotations
 
 import math
 import os
+from typing import overload
 
 from .exceptions import UsageError
 
 __all__ = ["env_number"]
+
+
+@overload
+def env_number(
+    name: str,
+    default: float,
+    *,
+    what: str,
+    integer: bool = False,
+    example: str | None = None,
+    unset: str | None = None,
+) -> float: ...
+
+
+@overload
+def env_number(
+    name: str,
+    default: None,
+    *,
+    what: str,
+    integer: bool = False,
+    example: str | None = None,
+    unset: str | None = None,
+) -> float | None: ...
 
 
 def env_number(

@@ -80,13 +80,11 @@ class WarmWorker:
         #: Why the worker could not start (once known): every waiter gets the same answer.
         self.start_error: str | None = None
         self.closed = False
-        self.imported: list[str] = []
-        self.failed: list[str] = []
         self.threaded: list[str] = []
         #: Iterations sent to it and not yet finished, and calls waiting for it to get ready.
         self.running = 0
         self.waiting = 0
-        self.started = self.last_used = time.monotonic()
+        self.started = time.monotonic()
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps(modules).encode())
@@ -177,7 +175,7 @@ class WarmWorker:
 
                 message = pickle.loads(payload)
                 if message[0] == "ready":
-                    self.imported, self.failed, self.threaded = message[1], message[2], message[3]
+                    self.threaded = message[3]  # after the modules imported and those that failed
                     self.ready = True
 
     def _failed(self, why: str) -> None:
@@ -191,13 +189,11 @@ class WarmWorker:
         with self._lock:
             socket.send_fds(self.sock, [b"R"], fds)
             self.running += 1
-            self.last_used = time.monotonic()
 
     def finished(self) -> None:
         """One iteration sent to it has ended (its job is closed)."""
         with self._lock:
             self.running -= 1
-            self.last_used = time.monotonic()
 
     def alive(self) -> bool:
         return not self.closed and self.proc.poll() is None
@@ -345,15 +341,13 @@ class ForkEngine(Engine):
 
     def __init__(self) -> None:
         self.worker: WarmWorker | None = None
-        self.preload: Preload | None = None
         #: Seconds a new worker waits for work before it exits (read now: a bad value is reported
         #: before anything runs).
-        self.idle = env_number("PY3R_SCRIPT_WORKER_IDLE", DEFAULT_IDLE, what="seconds") or DEFAULT_IDLE
+        self.idle = env_number("PY3R_SCRIPT_WORKER_IDLE", DEFAULT_IDLE, what="seconds")
 
     def prepare(
         self, preload: Preload, *, deadline: float | None = None, cancel_fd: int | None = None
     ) -> bool:
-        self.preload = preload
         self.worker = POOL.acquire(preload, idle=self.idle, deadline=deadline, cancel_fd=cancel_fd)
         return self.worker is not None
 

@@ -168,11 +168,6 @@ class FrameReader:
         body, self._body = self._body, None
         return [self._frame(self._kind, body)]
 
-    @property
-    def receiving(self) -> int:
-        """Bytes of a large frame received so far (0 between frames)."""
-        return self._got if self._body is not None else 0
-
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, bytearray, int | None]]:
         """Parse ``data`` (the next bytes of the stream): ``(kind, payload, fd)`` of each frame completed."""
         self._buf += data
@@ -198,10 +193,6 @@ class FrameReader:
 
     def _frame(self, kind: int, body: bytearray) -> tuple[int, bytearray, int | None]:
         return kind, body, (self.fds.popleft() if kind == SHARED and self.fds else None)
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf) + self.receiving
 
     def close(self) -> None:
         """Close descriptors that arrived without their frame (the stream was cut short)."""

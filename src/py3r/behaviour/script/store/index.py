@@ -149,10 +149,6 @@ class RunStore(IndexFile):
         finally:
             os.close(fd)
 
-    def blob_path(self, key: str, digest: str) -> Path:
-        """The file of the entry ``key`` whose signature is ``digest``."""
-        return self._blob(key, digest)
-
     def _source(self, key: str, digest: str) -> StoreSource:
         """Where outputs of the entry ``key`` whose signature is ``digest`` are read back from."""
         return StoreSource(self.path, self._blob(key, digest), partial(self.sign_output, key))
