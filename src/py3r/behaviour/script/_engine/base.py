@@ -44,13 +44,10 @@ class Job(ABC):
     """One running iteration, seen from the owner."""
 
     def __init__(self, result_fd: int, stdout: IO[bytes], stderr: IO[bytes]) -> None:
-        os.set_blocking(result_fd, False)
+        """``result_fd``: the owner's end of a :func:`channel`; the job owns it from now on."""
         self.result_fd = result_fd
-        try:
-            self._sock: socket.socket | None = socket.socket(fileno=result_fd)
-            self._sock.setblocking(False)
-        except OSError:  # a pipe: it carries no descriptors
-            self._sock = None
+        self._sock = socket.socket(fileno=result_fd)
+        self._sock.setblocking(False)
         self.stdout = stdout
         self.stderr = stderr
         #: The pid of the process running the script (leader of its process group), once known.
@@ -60,8 +57,6 @@ class Job(ABC):
     def receive_into(self, view: memoryview) -> tuple[int, list[int]]:
         """Receive into ``view`` without blocking: bytes received (0 at end of stream) and the
         descriptors that came with them. Raises :class:`BlockingIOError` when nothing is there."""
-        if self._sock is None:
-            return os.readv(self.result_fd, [view]), []
         n, ancillary, _flags, _ = self._sock.recvmsg_into([view], socket.CMSG_SPACE(_MAX_FDS * 4), _CLOEXEC)
         fds: list[int] = []
         for level, kind, data in ancillary:
@@ -93,10 +88,7 @@ class Job(ABC):
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            if self._sock is not None:
-                self._sock.close()
-            else:
-                os.close(self.result_fd)
+            self._sock.close()
         self.stdout.close()
         self.stderr.close()
 

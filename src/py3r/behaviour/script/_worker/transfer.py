@@ -87,21 +87,14 @@ class Sender:
     """Writes output frames to one result channel."""
 
     def __init__(self, fd: int) -> None:
+        """``fd``: the iteration's end of the result channel (a Unix socket)."""
         self.fd = fd
         self._sock: socket.socket | None = None
-        self._checked = False
 
-    def _socket(self) -> socket.socket | None:
-        if not self._checked:
-            self._checked = True
-            try:
-                sock = socket.socket(fileno=self.fd)
-            except OSError:  # a pipe: no descriptor can travel with a frame
-                return None
-            if sock.family == socket.AF_UNIX:
-                self._sock = sock  # kept for the life of the process: closing it would close fd
-            else:
-                sock.detach()
+    def _socket(self) -> socket.socket:
+        if self._sock is None:
+            # Kept for the life of the process: closing it would close fd.
+            self._sock = socket.socket(fileno=self.fd)
         return self._sock
 
     def send(self, name: str, data: bytes, buffers: list[memoryview]) -> None:
@@ -121,8 +114,6 @@ class Sender:
 
     def _send_shared(self, name: str, data: bytes, buffers: list[memoryview], sizes: list[int]) -> bool:
         sock = self._socket()
-        if sock is None:
-            return False
         fd = _segment()
         if fd is None:
             return False
