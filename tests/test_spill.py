@@ -201,12 +201,18 @@ def test_max_memory_is_checked(bad, tmp_path):
 def test_the_default_budget_comes_from_the_environment(tmp_path, spill_dir, monkeypatch):
     monkeypatch.setenv("PY3R_SCRIPT_MAX_MEMORY", "0")
     assert kinds(sweep(tmp_path)) == ["SpilledOutput"] * 4
-    monkeypatch.setenv("PY3R_SCRIPT_MAX_MEMORY", "2G")
+    monkeypatch.setenv("PY3R_SCRIPT_MAX_MEMORY", "lots")
     with pytest.raises(ValueError, match="The environment variable PY3R_SCRIPT_MAX_MEMORY must be a whole"):
         sweep(tmp_path)
     monkeypatch.delenv("PY3R_SCRIPT_MAX_MEMORY")
     sr = run(tmp_path / "s.py", {"i": 5})
     assert sr.max_memory == 2**30 and isinstance(sr.iterations[0].outputs["a"], np.ndarray)
+
+
+@pytest.mark.parametrize(("text", "budget"), [("2G", 2 * 2**30), ("512MiB", 512 * 2**20), ("1000", 1000)])
+def test_the_environment_budget_takes_sizes_as_the_command_line_does(monkeypatch, text, budget):
+    monkeypatch.setenv("PY3R_SCRIPT_MAX_MEMORY", text)
+    assert ScriptResults([], []).max_memory == budget
 
 
 def test_with_a_store_outputs_over_the_budget_refer_to_its_copy(tmp_path, spill_dir):

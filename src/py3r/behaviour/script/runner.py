@@ -272,8 +272,9 @@ def run(
         Bytes of large outputs the results hold in memory. Beyond them, each large output is kept
         on disk (in the run store with ``cache=``, else in a private spill file removed with the
         results) and loaded when it is looked up: ``sr[params][name]``. Scalars and small outputs
-        always stay in memory. ``"auto"``: the environment variable ``PY3R_SCRIPT_MAX_MEMORY``,
-        else 1 GiB. ``None`` keeps everything in memory, with a ``ResourceWarning`` past 1 GiB.
+        always stay in memory. ``"auto"``: the environment variable ``PY3R_SCRIPT_MAX_MEMORY``
+        (bytes, or a size such as ``2G``), else 1 GiB. ``None`` keeps everything in memory, with a
+        ``ResourceWarning`` past 1 GiB.
 
     Returns
     -------

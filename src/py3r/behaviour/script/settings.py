@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import overload
 
 from .exceptions import UsageError
 
-__all__ = ["env_number"]
+__all__ = ["env_number", "parse_size"]
 
 
 @overload
@@ -22,6 +23,8 @@ def env_number(
     *,
     what: str,
     integer: bool = False,
+    zero: bool = False,
+    size: bool = False,
     example: str | None = None,
     unset: str | None = None,
 ) -> float: ...
@@ -34,6 +37,8 @@ def env_number(
     *,
     what: str,
     integer: bool = False,
+    zero: bool = False,
+    size: bool = False,
     example: str | None = None,
     unset: str | None = None,
 ) -> float | None: ...
@@ -45,6 +50,8 @@ def env_number(
     *,
     what: str,
     integer: bool = False,
+    zero: bool = False,
+    size: bool = False,
     example: str | None = None,
     unset: str | None = None,
 ) -> float | None:
@@ -60,6 +67,11 @@ def env_number(
         What the number counts, for the message: ``"seconds"``, ``"bytes"``.
     integer : bool, default False
         Whether only a whole number will do (the value is then an ``int``).
+    zero : bool, default False
+        Whether 0 will do too.
+    size : bool, default False
+        Whether a size as :func:`parse_size` reads it will do (``2G``, ``512M``; the value is then
+        an ``int``, a number of bytes).
     example, unset : str, optional
         A value to suggest, and what leaving the variable unset means, for the message (by
         default: the default).
@@ -93,17 +105,53 @@ def env_number(
     if not text:
         return int(default) if integer and default is not None else default
     value: float | None
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or value <= 0:
-        kind = "whole number" if integer else "number"
+    if size:
+        value = _size(text)
+    else:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        kind = "whole number" if integer or size else "number"
         if example is None and default is not None:
             example = str(int(default)) if integer or float(default).is_integer() else f"{default:g}"
         unset = unset or f"the default ({example})"
+        wanted = f"a {kind} of {what} (0 or more)" if zero else f"a positive {kind} of {what}"
+        if size:
+            wanted += " or a size such as 512M or 2G"
         raise UsageError(
-            f"The environment variable {name} must be a positive {kind} of {what}; got {text!r}. "
-            f"Set a {kind}, e.g. {name}={example}, or unset it for {unset}."
+            f"The environment variable {name} must be {wanted}; got {text!r}. "
+            f"Set {'one' if size else 'a ' + kind}, e.g. {name}={example}, or unset it for {unset}."
+        )
+    return value
+
+
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def _size(text: str) -> int | None:
+    """The bytes ``text`` says (``"2G"``, ``"512MiB"``, ``"1000000"``), or None when it says none."""
+    match = re.fullmatch(r"(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?", text.strip().lower())
+    return None if match is None else int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def parse_size(text: str, option: str) -> int | None:
+    """A number of bytes typed by a person: ``"2G"``, ``"512M"``, ``"1000000"``; ``"none"`` is None.
+
+    Suffixes count in powers of 1024 (``K``, ``M``, ``G``, ``T``, with or without ``iB`` or ``B``).
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.settings import parse_size
+    >>> [parse_size(text, "--max-memory") for text in ("2G", "1.5k", "512MiB", "none")]
+    [2147483648, 1536, 536870912, None]
+    """
+    if text.strip().lower() == "none":
+        return None
+    value = _size(text)
+    if value is None:
+        raise UsageError(
+            f"{option} takes a number of bytes (e.g. 2G, 512M or 1000000), or none; got {text!r}."
         )
     return value

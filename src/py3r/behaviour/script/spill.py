@@ -25,6 +25,7 @@ from typing import Any
 
 from .exceptions import warn
 from .payload import Bytes, Payload, Region, Writer, read_region
+from .settings import env_number
 from .values import is_scalar
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "SpillFile",
     "SpilledOutput",
     "describe_size",
-    "max_memory_from_env",
     "place_outputs",
     "resolve_max_memory",
     "restore_outputs",
@@ -60,20 +60,19 @@ def describe_size(n: int) -> str:
 
 
 def max_memory_from_env() -> int:
-    """The budget ``max_memory="auto"`` means: ``PY3R_SCRIPT_MAX_MEMORY`` (bytes), else 1 GiB."""
-    text = os.environ.get(MAX_MEMORY_ENV, "").strip()
-    if not text:
-        return DEFAULT_MAX_MEMORY
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ValueError(
-            f"The environment variable {MAX_MEMORY_ENV} must be a whole number of bytes (e.g. "
-            f"2147483648 for 2 GiB); got {text!r}. Set one, or unset it for the default of 1 GiB."
+    """The budget ``max_memory="auto"`` means: ``PY3R_SCRIPT_MAX_MEMORY`` (bytes, or a size such as
+    ``2G``), else 1 GiB."""
+    return int(
+        env_number(
+            MAX_MEMORY_ENV,
+            DEFAULT_MAX_MEMORY,
+            what="bytes",
+            zero=True,
+            size=True,
+            example="2G",
+            unset="the default of 1 GiB",
         )
-    return value
+    )
 
 
 def resolve_max_memory(max_memory: Any) -> int | None:

@@ -2,35 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
-from ..exceptions import UsageError
+from ..settings import parse_size
 
 __all__ = ["parse_size", "split_script_and_cache"]
-
-_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-
-
-def parse_size(text: str, option: str) -> int | None:
-    """A number of bytes typed by a person: ``"2G"``, ``"512M"``, ``"1000000"``; ``"none"`` is None.
-
-    Suffixes count in powers of 1024 (``K``, ``M``, ``G``, ``T``, with or without ``iB`` or ``B``).
-
-    Examples
-    --------
-    >>> from py3r.behaviour.script.frontends.options import parse_size
-    >>> [parse_size(text, "--max-memory") for text in ("2G", "1.5k", "512MiB", "none")]
-    [2147483648, 1536, 536870912, None]
-    """
-    cleaned = text.strip().lower()
-    if cleaned == "none":
-        return None
-    match = re.fullmatch(r"(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?", cleaned)
-    if match is None:
-        raise UsageError(
-            f"{option} takes a number of bytes (e.g. 2G, 512M or 1000000), or none; got {text!r}."
-        )
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
 def split_script_and_cache(
