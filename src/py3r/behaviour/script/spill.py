@@ -187,11 +187,24 @@ class SpilledOutput:
 
     def load(self) -> Any:
         """Read the output back (its large buffers mapped from the file, not copied)."""
-        return self._source.read(self._region, self.name)
+        try:
+            return self._source.read(self._region, self.name)
+        except EOFError as exc:
+            raise self._cut_short("read back from", exc) from None
 
     def copy_to(self, writer: Writer) -> Region:
         """Copy it, as it is on disk, to ``writer`` (saving results)."""
-        return self._source.copy(self._region, writer, self.name)  # type: ignore[no-any-return]
+        try:
+            return self._source.copy(self._region, writer, self.name)  # type: ignore[no-any-return]
+        except EOFError as exc:
+            raise self._cut_short("copied from", exc) from None
+
+    def _cut_short(self, doing: str, exc: EOFError) -> EOFError:
+        """The file it is kept in is shorter than when it was written (``exc``: by how much)."""
+        return EOFError(
+            f"Output {self.name!r} could not be {doing} {self.where}: {exc} (it was cut short or "
+            "overwritten after the output was kept there). Run the iteration again to have it back."
+        )
 
     def __repr__(self) -> str:
         return (

@@ -60,7 +60,10 @@ def connected(executor: Any) -> Iterator[Any]:
     try:
         client = Client(executor, timeout=10)
     except OSError as exc:
-        raise ConnectionError(f"Cannot reach the Dask scheduler at {executor}: {exc}") from None
+        raise ConnectionError(
+            f"Cannot reach the Dask scheduler at {executor} ({exc}). Check that the scheduler is "
+            "running, and that its address and port are the ones it prints when it starts."
+        ) from None
     try:
         yield client
     finally:
@@ -188,7 +191,8 @@ def _collect(fut: Any, point: Point, pickle: Any) -> Iteration:
         why = (
             f"The worker running this iteration died ({name}: {exc}); Dask gave up after its retries."
             if name == "KilledWorker"
-            else f"The executor could not run this iteration: {name}: {exc}"
+            else f"The executor could not run this iteration ({name}: {exc}). Most often the package, "
+            "or what it needs such as cloudpickle, is not installed in the Python its workers run."
         )
         return Iteration.at(point, status="failed", failure=Failure("worker", why))
     it.index = point.index
