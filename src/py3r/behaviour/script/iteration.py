@@ -18,7 +18,7 @@ from .spill import SpilledOutput
 if TYPE_CHECKING:
     from .plan import Point
 
-__all__ = ["Failure", "FailureKind", "Iteration", "Outputs", "Status"]
+__all__ = ["Failure", "FailureKind", "Iteration", "Outputs", "Status", "at_point"]
 
 FailureKind = Literal[
     "exception",  # the script raised
@@ -221,3 +221,10 @@ class Outputs(dict):  # type: ignore[type-arg]
             f"{', '.join(self) or 'none'} (ask for it with outputs=[...], or check the script "
             "reaches that Output call)."
         )
+
+
+def at_point(it: Iteration, point: Point) -> Iteration:
+    """``it`` (computed elsewhere, or stored) as the iteration of ``point`` of this plan: its index,
+    key and injected values are the point's, as with :meth:`Iteration.at`."""
+    it.index, it.params, it.values = point.index, dict(point.key), dict(point.values)
+    return it

@@ -23,7 +23,7 @@ from typing import Any
 from ._worker.protocol import SHARED, ProtocolError, layout, parse_output
 from ._worker.transfer import pickled
 
-__all__ = ["PAGE", "Bytes", "Payload", "Region", "Writer", "read_bytes", "read_pack", "read_region"]
+__all__ = ["PAGE", "Bytes", "Payload", "Region", "Writer", "read_bytes", "read_pack", "read_region", "same"]
 
 #: What a pickle or a buffer may be held in.
 Bytes = bytes | bytearray | memoryview
@@ -200,10 +200,11 @@ class Payload:
         self._value = _UNSET
 
     def __reduce__(self) -> tuple[Callable[[Any], Any], tuple[Any]]:
-        return _same, (self.value,)  # pickles as the value it holds
+        return same, (self.value,)  # pickles as the value it holds
 
 
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
+    """``value`` itself: what an object that pickles as the value it holds is rebuilt with."""
     return value
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import warn
-from .payload import Bytes, Payload, Region, Writer, read_region
+from .payload import Bytes, Payload, Region, Writer, read_region, same
 from .settings import env_number
 from .values import is_scalar
 
@@ -213,11 +213,7 @@ class SpilledOutput:
         )
 
     def __reduce__(self) -> tuple[Callable[[Any], Any], tuple[Any]]:
-        return _same, (self.load(),)
-
-
-def _same(value: Any) -> Any:
-    return value
+        return same, (self.load(),)
 
 
 @dataclass(frozen=True)

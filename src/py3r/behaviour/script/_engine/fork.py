@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from typing import IO
 
+from .._proc import stat_fields
 from .._worker.protocol import MESSAGE, FrameReader, Task
 from ..exceptions import WorkerStartError
 from ..settings import env_number
@@ -231,10 +232,8 @@ def _kill_session(sid: int) -> None:
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except OSError:
+            fields = stat_fields(entry.name)
+            if fields is None:
                 continue
             if int(fields[3]) == sid:  # pid (comm) state ppid pgrp session ...
                 with contextlib.suppress(ProcessLookupError, PermissionError):

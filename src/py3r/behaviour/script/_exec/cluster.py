@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import pickle
 import socket
 import threading
 import uuid
@@ -27,11 +28,12 @@ from typing import Any
 
 from .._engine import Preload, get_engine
 from .._worker.protocol import Task
-from ..iteration import Failure, Iteration
+from ..iteration import Failure, Iteration, at_point
 from ..payload import Payload
 from ..plan import Point
 from .cancel import CancelToken
 from .local import LocalLoop
+from .outcome import cancelled
 
 __all__ = ["connected", "run_on_executor"]
 
@@ -112,17 +114,13 @@ def _run_remote(
         loop.run([(point, task)])
     finally:
         finished.set()
-    it = arrived[0] if arrived else _cancelled(point, "The iteration was cancelled before it started.")
+    it = arrived[0] if arrived else cancelled(point, "The iteration was cancelled before it started.")
     it.info["worker"] = where
     for name, value in it.outputs.items():
         if isinstance(value, Payload):  # Dask's own transport takes it from here
             it.outputs[name] = value.value
             value.close()
     return cloudpickle.dumps(it.to_record())
-
-
-def _cancelled(point: Point, why: str) -> Iteration:
-    return Iteration.at(point, status="cancelled", failure=Failure("cancelled", why))
 
 
 def run_on_executor(
@@ -136,8 +134,6 @@ def run_on_executor(
 ) -> tuple[bool, list[Point]]:
     """Run each ``(point, task)`` as one task on ``executor``; the same contract as the local loop's
     :meth:`~py3r.behaviour.script._exec.local.LocalLoop.run`."""
-    import pickle
-
     dask = _is_dask(executor)
     event_name = f"py3r-cancel-{uuid.uuid4().hex}" if dask else None
     local_token = CancelToken() if not dask else None
@@ -159,7 +155,7 @@ def run_on_executor(
                 raise KeyboardInterrupt
             for fut in _wait_some(pending, dask):
                 pending.discard(fut)
-                on_iteration(_collect(fut, futures[fut], pickle))
+                on_iteration(_collect(fut, futures[fut]))
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -183,7 +179,7 @@ def _wait_some(pending: set[Any], dask: bool) -> set[Any]:
     return set(done)
 
 
-def _collect(fut: Any, point: Point, pickle: Any) -> Iteration:
+def _collect(fut: Any, point: Point) -> Iteration:
     try:
         it = Iteration.from_record(pickle.loads(fut.result()))
     except Exception as exc:  # the task itself failed: a worker died, or the cluster lost it
@@ -195,9 +191,7 @@ def _collect(fut: Any, point: Point, pickle: Any) -> Iteration:
             "or what it needs such as cloudpickle, is not installed in the Python its workers run."
         )
         return Iteration.at(point, status="failed", failure=Failure("worker", why))
-    it.index = point.index
-    it.params = dict(point.key)
-    return it
+    return at_point(it, point)
 
 
 def _cancel(

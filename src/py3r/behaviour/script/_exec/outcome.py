@@ -7,9 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._worker.protocol import PIPES_CLOSED_EXIT, PIPES_CLOSED_NOTE
-from ..iteration import Failure
+from ..iteration import Failure, Iteration
+from ..plan import Point
 
-__all__ = ["Ending", "failure_of"]
+__all__ = ["Ending", "cancelled", "failure_of"]
+
+
+def cancelled(point: Point, why: str) -> Iteration:
+    """The iteration of ``point``, cancelled (``why``: before it started, or before it finished)."""
+    return Iteration.at(point, status="cancelled", failure=Failure("cancelled", why))
 
 
 @dataclass

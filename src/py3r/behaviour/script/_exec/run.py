@@ -7,13 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .._engine import Engine, get_engine
-from ..iteration import Failure, Iteration
+from ..iteration import Iteration
 from ..plan import Plan, Point
 from ..results import ScriptResults
 from .cancel import CancelToken
 from .cluster import connected, run_on_executor
 from .jobs import make_tasks, preload_of
 from .local import Claims, LocalLoop
+from .outcome import cancelled
 from .progress import Progress
 
 __all__ = ["execute"]
@@ -91,5 +92,5 @@ def execute(
             bar.close()
     if interrupted:
         for point in unfinished:
-            results.add(Iteration.at(point, status="cancelled", failure=Failure("cancelled", why)))
+            results.add(cancelled(point, why))
         results.interrupted = True

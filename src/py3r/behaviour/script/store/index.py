@@ -38,7 +38,7 @@ from ..plan import Plan
 from ..spill import restore_outputs
 from .blob import StoreSource, read_signed, write_blob
 from .indexfile import INSERT, STALE_AFTER, IndexFile
-from .lease import HOST, holder_alive, process_start
+from .lease import HOST, holder_alive, own_process
 from .repair import entry_of, problem_of, row_of
 
 __all__ = ["RunStore"]
@@ -306,7 +306,7 @@ class RunStore(IndexFile):
         has it. A store that cannot be written, or any trouble, gives True: then it is computed."""
         if self.read_only is not None or not self._db_writable:
             return True
-        pid = os.getpid()
+        pid, started = own_process()
 
         def take(db: sqlite3.Connection) -> bool:
             db.execute("BEGIN IMMEDIATE")
@@ -319,7 +319,7 @@ class RunStore(IndexFile):
                     return False
                 db.execute(
                     "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
-                    (key, owner, HOST, pid, process_start(pid), time.time()),
+                    (key, owner, HOST, pid, started, time.time()),
                 )
                 db.execute("COMMIT")
                 return True

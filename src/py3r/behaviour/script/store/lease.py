@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
 
-__all__ = ["FOREIGN_LEASE", "HOST", "holder_alive", "process_start"]
+from .._proc import stat_fields
+
+__all__ = ["FOREIGN_LEASE", "HOST", "holder_alive", "own_process", "process_start"]
 
 #: Seconds a lease held on another host is trusted (its holder's life cannot be checked from here).
 FOREIGN_LEASE = 3600.0
@@ -22,13 +23,20 @@ HOST = socket.gethostname()
 
 def process_start(pid: int) -> str:
     """When process ``pid`` started (clock ticks since boot, Linux), or "" where unknown."""
-    if not sys.platform.startswith("linux"):
-        return ""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return ""
+    fields = stat_fields(pid)
+    return fields[19].decode() if fields is not None and len(fields) > 19 else ""
+
+
+_own: tuple[int, str] | None = None
+
+
+def own_process() -> tuple[int, str]:
+    """This process's id and start time: read once per process (a forked child reads its own)."""
+    global _own
+    pid = os.getpid()
+    if _own is None or _own[0] != pid:
+        _own = (pid, process_start(pid))
+    return _own
 
 
 def holder_alive(host: str, pid: int, start: str, taken: float) -> bool:

@@ -7,7 +7,7 @@ import os
 import uuid
 from collections.abc import Callable
 
-from ..iteration import Iteration
+from ..iteration import Iteration, at_point
 from ..plan import Plan, Point
 from ..results import ScriptResults
 from .digest import point_key, script_digest
@@ -44,8 +44,7 @@ class Claims:
         if hit is None:
             return True
         self.store.release_leases(self.owner, key)
-        hit.index, hit.params, hit.values = point.index, dict(point.key), dict(point.values)
-        return hit
+        return at_point(hit, point)
 
     def release(self, index: int) -> None:
         """Give up the lease of the point at ``index`` (it ended without being stored)."""
@@ -76,8 +75,7 @@ def lookup(
         if hit is None:
             todo.append(point)
             continue
-        hit.index, hit.params, hit.values = point.index, dict(point.key), dict(point.values)
-        results.add(hit)
+        results.add(at_point(hit, point))
     claims = Claims(store, keys, retry_failed=retry_failed, timeout=timeout)
 
     def save(it: Iteration) -> bool:
