@@ -61,6 +61,8 @@ class SubprocessEngine(Engine):
             )
         except BaseException:
             os.close(read_fd)
+            out.close()
+            err.close()
             raise
         finally:
             os.close(write_fd)
