@@ -218,6 +218,7 @@ class SweepPanel(w.VBox):
             )
         tab = self._tabs()[1]
         try:
+            tab.check_idle()  # first: a refused call leaves the running sweep's controls as they are
             tab.fill(params, mode, **kw)
         except ValueError as exc:
             tab.sweep_status.value = error_box("Check the sweep", str(exc))

@@ -313,11 +313,15 @@ class SweepTab:
         return design_values(self.spec, name, text)
 
     # Running -----------------------------------------------------------------------------------
+    def check_idle(self) -> None:
+        """Raise if a sweep is running: another may not start before it ends."""
+        if self._running:
+            raise UsageError("A sweep is running: wait for it, or cancel it, before starting another.")
+
     def start_sweep(self, *, raise_errors: bool = False) -> None:
         """Start a sweep with the chosen parameters (what the Start button does)."""
         try:
-            if self._running:
-                raise UsageError("A sweep is running: wait for it, or cancel it, before starting another.")
+            self.check_idle()
             plan = self.plan()
         except (TypeError, ValueError, ImportError) as exc:  # ImportError: no SALib for a design
             self.sweep_status.value = error_box("Check the sweep", str(exc))
@@ -353,26 +357,28 @@ class SweepTab:
 
         def work() -> None:
             try:
-                results = execute_plan(
-                    plan,
-                    cache=self.cache,
-                    retry_failed=True,
-                    engine=self.engine,
-                    workers=self.workers.value or 1,
-                    timeout=self.timeout.value or None,
-                    cancel=token,
-                    on_iteration=arrived,
-                    executor=self.executor,
-                )
-            except Exception as exc:  # a cluster gone, a store that cannot be opened: say it in place
-                self.sweep_status.value = error_box("The sweep stopped", f"{type(exc).__name__}: {exc}")
-                self.progress.bar_style = "danger"
-                return
-            finally:
-                self.elapsed = time.perf_counter() - started
+                try:
+                    results = execute_plan(
+                        plan,
+                        cache=self.cache,
+                        retry_failed=True,
+                        engine=self.engine,
+                        workers=self.workers.value or 1,
+                        timeout=self.timeout.value or None,
+                        cancel=token,
+                        on_iteration=arrived,
+                        executor=self.executor,
+                    )
+                except Exception as exc:  # a cluster gone, a store that cannot be opened: say it in place
+                    self.sweep_status.value = error_box("The sweep stopped", f"{type(exc).__name__}: {exc}")
+                    self.progress.bar_style = "danger"
+                    return
+                finally:
+                    self.elapsed = time.perf_counter() - started
+                self._finished(results, total)
+            finally:  # only now may Start begin another sweep: it would find this one's end drawn
                 self._running = False
                 self.start_button.disabled, self.cancel_button.disabled = False, True
-            self._finished(results, total)
 
         self.work.spawn(work)
 
