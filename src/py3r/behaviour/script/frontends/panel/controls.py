@@ -105,7 +105,7 @@ def slider_range(p: ParamSpec) -> tuple[Any, Any, Any, bool]:
     d = p.default
     is_int = p.type == "int"
     low, high = (b if b is not None and math.isfinite(b) else None for b in (p.low, p.high))  # not ±inf
-    bounded = low is not None and high is not None
+    bounded = p.has_range
     lo: Any
     hi: Any
     if low is not None and high is not None:

@@ -117,9 +117,7 @@ class SweepTab:
             )
             text.observe(lambda ch, check=check: setattr(check, "value", bool(ch["new"].strip())), "value")
             check.observe(lambda ch, text=text, name=name: self._ticked(ch["new"], text, name), "value")
-            note = " · ".join(
-                s for s in (p.doc or "", limits_note(p, p.low is not None and p.high is not None)) if s
-            )
+            note = " · ".join(s for s in (p.doc or "", limits_note(p, p.has_range)) if s)
             info = w.HTML(
                 f"<span class='py3r-note'>{html.escape(note)}</span>", layout=w.Layout(margin="0 0 0 10px")
             )

@@ -131,8 +131,7 @@ def design_suggestion(p: ParamSpec) -> str:
         return listed
     if p.type not in ("int", "float") or not p.has_literal_default:
         return ""
-    declared = p.low is not None and p.high is not None and math.isfinite(p.low) and math.isfinite(p.high)
-    lo, hi = (p.low, p.high) if declared else slider_range(p)[:2]
+    lo, hi = (p.low, p.high) if p.has_range else slider_range(p)[:2]
     cast = int if p.type == "int" else float
     return f"{cast(lo)!r}:{cast(hi)!r}"  # type: ignore[arg-type]
 
