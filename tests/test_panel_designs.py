@@ -94,6 +94,22 @@ def test_ticking_fills_the_declared_range_and_a_mode_change_converts_what_was_fi
     assert p.sweep_tab.design_values_of("n", "") is None  # empty: the declared range
 
 
+def test_a_computed_parameter_takes_a_range_as_plan_design_does(tmp_path, make_panel):
+    path = tmp_path / "c.py"
+    path.write_text(
+        "from py3r.behaviour.script import Output, Param\n"
+        "size = Param(len('abc'), name='size')\n"
+        "Output(size, name='value')\n"
+    )
+    p = make_panel(path)
+    tab = p.sweep_tab
+    assert p.spec.params["size"].type == "computed"
+    assert tab.design_values_of("size", "1:5") == (1, 5)
+    tab.fill({"size": "1:5"}, "lhs", n=4, seed=1)
+    plan = tab.plan()
+    assert len(plan.points) == 4 and all(1 <= pt.values["size"] <= 5 for pt in plan.points)
+
+
 @pytest.mark.parametrize("mode", ["random", "lhs", "sobol", "morris"])
 def test_each_sampled_mode_runs_and_shows_its_indices_and_plot(mode, make_panel):
     n, most = SIZES[mode]

@@ -36,7 +36,7 @@ from .. import (
 )
 from ..exceptions import IterationFailedWarning, StoreWarning, SweepInterruptedWarning, UsageError
 from ..values import is_scalar, parse_value, split_names
-from .options import parse_size, split_script_and_cache
+from .options import design_values, listed_values, parse_size, split_script_and_cache
 
 __all__ = ["main"]
 
@@ -293,13 +293,7 @@ def _design_params(spec: ScriptSpec, items: Sequence[str] | None) -> dict[str, A
     for item in items:
         name, sep, text = item.partition("=")
         name = name.strip()
-        if not sep:
-            params[name] = None
-        elif ":" in text and spec.params.get(name) and spec.params[name].type not in ("str", "bool"):
-            low, _, high = text.partition(":")
-            params[name] = (parse_value(spec, name, low), parse_value(spec, name, high))
-        else:
-            params[name] = [parse_value(spec, name, part) for part in text.split(",")]
+        params[name] = design_values(spec, name, text) if sep else None
     return params
 
 
@@ -330,7 +324,7 @@ def _sweep(args: argparse.Namespace) -> Job:
             )
         swept: dict[str, list[Any]] = {}
         for name, text in _pairs(args.param, "-p"):
-            swept[name] = [parse_value(spec, name, part) for part in text.split(",")]
+            swept[name] = listed_values(spec, name, text)
         if not swept:
             raise UsageError("sweep needs at least one -p NAME=V1,V2,... to sweep.")
         plan = plan_sweep(

@@ -29,12 +29,13 @@ from ... import (
     plan_sweep,
 )
 from ...exceptions import UsageError
+from ..options import design_values, text_of
 from .background import Background, Throttle
 from .controls import limits_note
 from .files import export_paths, write_figure, wrote
 from .render import CSS, error_box, figure_bytes, show_png, table_html
 from .sampled import SAMPLED, DesignOptions, indices_view
-from .typed import design_suggestion, design_values, suggestion, sweep_values, text_of
+from .typed import design_suggestion, suggestion, sweep_values
 
 __all__ = ["MODES", "PLOT_EVERY", "SweepTab"]
 
@@ -308,7 +309,7 @@ class SweepTab:
         given = self._given.get(name)
         if given is not None and given[0] == text:
             return given[1]
-        return design_values(self.spec, name, text)
+        return design_values(self.spec, name, text, example=design_suggestion(self.spec.params[name]))
 
     # Running -----------------------------------------------------------------------------------
     def check_idle(self) -> None:
