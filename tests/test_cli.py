@@ -305,6 +305,13 @@ def test_sampled_design_takes_ranges_choices_and_declared_names(capsys):
     assert [line.split()[1] for line in out.splitlines()[2:5]] == ["x", "method", "k"]
 
 
+def test_the_front_ends_offer_the_modes_the_library_takes():
+    from py3r.behaviour.script.design import SAMPLED_MODES
+    from py3r.behaviour.script.frontends import options
+
+    assert options.SAMPLED_MODES == SAMPLED_MODES and options.SWEEP_MODES == ("independent", "grid")
+
+
 def test_a_declared_choice_with_a_comma_is_one_value(tmp_path):
     script = tmp_path / "s.py"
     script.write_text(

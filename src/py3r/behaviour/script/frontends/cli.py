@@ -36,7 +36,14 @@ from .. import (
 )
 from ..exceptions import IterationFailedWarning, StoreWarning, SweepInterruptedWarning, UsageError
 from ..values import is_scalar, parse_value, split_names
-from .options import design_values, listed_values, parse_size, split_script_and_cache
+from .options import (
+    SAMPLED_MODES,
+    SWEEP_MODES,
+    design_values,
+    listed_values,
+    parse_size,
+    split_script_and_cache,
+)
 
 __all__ = ["main"]
 
@@ -84,9 +91,6 @@ class _Stop:
 
 #: What a command does once its input is checked: returns the exit status.
 Job = Callable[[_Stop], int]
-
-#: The modes of sampled designs, whose report is a table of sensitivity indices.
-SAMPLED = ["random", "lhs", "sobol", "morris"]
 
 #: Raised by checking a command's input: the user's to fix (exit status 2).
 USER_ERRORS = (OSError, SyntaxError, ValueError, TypeError, ImportError)
@@ -153,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
         "(its declared range); without -p a design samples every declared range",
     )
     p.add_argument("--nominal", action="append", metavar="NAME=VALUE", help="a nominal (fixed) value")
-    p.add_argument("--mode", choices=["independent", "grid", *SAMPLED], default="independent")
+    p.add_argument("--mode", choices=[*SWEEP_MODES, *SAMPLED_MODES], default="independent")
     p.add_argument(
         "-n", type=int, metavar="N", help="size of a sampled design (points, base samples, trajectories)"
     )
@@ -300,7 +304,7 @@ def _design_params(spec: ScriptSpec, items: Sequence[str] | None) -> dict[str, A
 def _sweep(args: argparse.Namespace) -> Job:
     spec = read_script(args.script)
     nominal = {name: parse_value(spec, name, text) for name, text in _pairs(args.nominal, "--nominal")}
-    sampled = args.mode in SAMPLED
+    sampled = args.mode in SAMPLED_MODES  # its report is a table of sensitivity indices
     if sampled:
         if args.n is None:
             raise UsageError(f"--mode {args.mode} needs -n N, the size of the design.")
@@ -320,7 +324,7 @@ def _sweep(args: argparse.Namespace) -> Job:
         if (args.n, args.seed, args.second_order, args.levels) != (None, None, False, None):
             raise UsageError(
                 "-n, --seed, --second-order and --levels are options of sampled designs "
-                f"(--mode {'|'.join(SAMPLED)})."
+                f"(--mode {'|'.join(SAMPLED_MODES)})."
             )
         swept: dict[str, list[Any]] = {}
         for name, text in _pairs(args.param, "-p"):

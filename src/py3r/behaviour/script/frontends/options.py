@@ -11,6 +11,8 @@ from ..spec import ParamSpec, ScriptSpec
 from ..values import nfc, parse_value
 
 __all__ = [
+    "SAMPLED_MODES",
+    "SWEEP_MODES",
     "design_values",
     "listed_values",
     "parse_size",
@@ -18,6 +20,11 @@ __all__ = [
     "split_values",
     "text_of",
 ]
+
+#: The modes of sweeps of lists of values, then those of sampled designs (as :func:`sensitivity`
+#: takes them), in the order the front ends offer them.
+SWEEP_MODES = ("independent", "grid")
+SAMPLED_MODES = ("random", "lhs", "sobol", "morris")
 
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 

@@ -29,20 +29,19 @@ from ... import (
     plan_sweep,
 )
 from ...exceptions import UsageError
-from ..options import design_values, text_of
+from ..options import SAMPLED_MODES, SWEEP_MODES, design_values, text_of
 from .background import Background, Throttle
 from .controls import limits_note
 from .files import export_paths, write_figure, wrote
 from .render import CSS, error_box, figure_bytes, show_png, table_html
-from .sampled import SAMPLED, DesignOptions, indices_view
+from .sampled import DesignOptions, indices_view
 from .typed import design_suggestion, suggestion, sweep_values
 
 __all__ = ["MODES", "PLOT_EVERY", "SweepTab"]
 
 #: The sweep modes the tab offers, in this order (the mode selector is built from this list):
 #: sweeps of lists of values, then sampled designs.
-SWEEPS = ["independent", "grid"]
-MODES = [*SWEEPS, *SAMPLED]
+MODES = [*SWEEP_MODES, *SAMPLED_MODES]
 #: The options :meth:`SweepTab.fill` takes for sampled designs only.
 DESIGN_OPTIONS = ("n", "seed", "levels", "second_order")
 #: Least seconds between two redraws of the table and the plot while a sweep runs.
@@ -178,7 +177,7 @@ class SweepTab:
         )
 
     def _sampled(self) -> bool:
-        return self.mode.value in SAMPLED
+        return self.mode.value in SAMPLED_MODES
 
     def _suggest(self, p: ParamSpec, sampled: bool | None = None) -> str:
         """What ticking ``p`` fills in: values to sweep, or what a design samples."""
@@ -201,7 +200,7 @@ class SweepTab:
     def _mode_changed(self, change: dict[str, Any]) -> None:
         """Show the options of the new mode; between sweeps and designs, a parameter's filled-in
         values become the other kind's (``0.0:20.0:11`` <-> ``0.0:20.0``), typed ones stay."""
-        family = "design" if change["new"] in SAMPLED else "sweep"
+        family = "design" if change["new"] in SAMPLED_MODES else "sweep"
         if family != self._family:
             self._given.clear()
             for name, (_, text) in self.sweep_rows.items():
@@ -246,10 +245,10 @@ class SweepTab:
             modes = ", ".join(map(repr, MODES[:-1]))
             raise UsageError(f"The panel sweeps in mode {modes} or {MODES[-1]!r}; got {mode!r}.")
         given = {k: v for k, v in design.items() if v is not None}
-        if given and mode not in SAMPLED:
+        if given and mode not in SAMPLED_MODES:
             raise UsageError(
                 f"{', '.join(f'{k}=' for k in given)} {'is an option' if len(given) == 1 else 'are options'} "
-                f"of the sampled modes ({', '.join(map(repr, SAMPLED))}); got mode={mode!r}."
+                f"of the sampled modes ({', '.join(map(repr, SAMPLED_MODES))}); got mode={mode!r}."
             )
         self.mode.value = mode  # first: it turns filled-in values into the mode's kind
         self._given.clear()
@@ -268,7 +267,7 @@ class SweepTab:
                     )
             elif isinstance(value, str):
                 typed = value
-            elif isinstance(value, tuple) and mode in SAMPLED:  # a range, kept as given
+            elif isinstance(value, tuple) and mode in SAMPLED_MODES:  # a range, kept as given
                 typed = ":".join(text_of(v) for v in value)
                 self._given[name] = (typed, value)
             else:
