@@ -221,10 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return job(stop)
             except KeyboardInterrupt:
                 return stop.status
-            except UsageError as exc:  # a setting read when the job starts (an environment variable)
-                print(f"py3r-script: error: {exc}", file=sys.stderr)
-                return 2
-            except ConnectionError as exc:  # the Dask scheduler cannot be reached
+            except (UsageError, ConnectionError) as exc:
+                # A setting read when the job starts (an environment variable), or a Dask scheduler
+                # that cannot be reached.
                 print(f"py3r-script: error: {exc}", file=sys.stderr)
                 return 2
             except Exception:
@@ -367,7 +366,7 @@ def _sweep(args: argparse.Namespace) -> Job:
     return job
 
 
-def _print_table(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool) -> int:
+def _print_table(sr: ScriptResults, *, sampled: bool) -> int:
     """Print the table of iterations, or a sampled design's indices; 1 when there are none to print."""
     import pandas as pd
 
@@ -392,7 +391,7 @@ def _print_table(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool) 
 
 
 def _report(args: argparse.Namespace, sr: ScriptResults, stop: _Stop, *, sampled: bool = False) -> int:
-    status = _print_table(args, sr, sampled=sampled)
+    status = _print_table(sr, sampled=sampled)
     if args.csv:
         sr.to_dataframe(outputs=sr.scalar_outputs(), include_failed=True).to_csv(args.csv, index=False)
         print(f"\nWrote {args.csv}")

@@ -163,8 +163,6 @@ class ScriptMagics(Magics):
         """
         try:
             args = parse_argstring(self.sweep, line)
-        except UsageError:
-            raise
         except SystemExit:  # argparse on bad input
             raise UsageError(f"Bad %%sweep options: {line!r}. See %%sweep? for usage.") from None
         args.script, args.cache = split_script_and_cache(args.script, args.cache)
@@ -180,17 +178,16 @@ class ScriptMagics(Magics):
                 "Nothing to sweep: assign a list of values to at least one parameter of "
                 f"{spec.display_path}, e.g. {next(iter(spec.params), 'name')} = [1, 2, 3]."
             )
-        design: dict[str, Any] = {"n": args.n, "seed": args.seed, "levels": args.levels}
-        design = {k: v for k, v in design.items() if v is not None}
-        if args.second_order:
-            design["second_order"] = True
         try:
             sr = sensitivity(
                 path,
                 swept or None,
                 nominal=nominal,
                 mode=args.mode,
-                **design,
+                n=args.n,
+                seed=args.seed,
+                second_order=args.second_order,
+                levels=args.levels,
                 outputs=split_names(args.outputs),
                 workers=args.workers,
                 timeout=args.timeout,

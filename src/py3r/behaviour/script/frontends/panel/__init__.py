@@ -21,7 +21,7 @@ from .background import Background
 from .controls import Control, close_tree
 from .live import LiveTab
 from .render import CSS, error_box
-from .sweep import SweepTab
+from .sweep import DESIGN_OPTIONS, SweepTab
 
 __all__ = ["SweepPanel", "panel"]
 
@@ -210,7 +210,7 @@ class SweepPanel(w.VBox):
         (['output', 'param', 'mu_star'], 1)
         >>> p.close()
         """
-        unknown = set(kw) - {"workers", "timeout", "n", "seed", "levels", "second_order"}
+        unknown = set(kw) - {"workers", "timeout", *DESIGN_OPTIONS}
         if unknown:
             raise TypeError(
                 "sweep() takes workers=, timeout=, n=, seed=, levels= and second_order=; "
