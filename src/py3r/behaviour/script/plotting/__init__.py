@@ -113,7 +113,6 @@ def plot_results(
     if ci is not None:
         raise ValueError(f"ci= is an option of kind='specification' (its intervals); got kind={kind!r}.")
     names = numeric_outputs(results, outputs)
-    df = results.to_dataframe(names, include_failed=True)
     sampled = results.design is not None
     if kind == "auto":
         if sampled:
@@ -132,6 +131,7 @@ def plot_results(
     _ensure_notebook_display()
     if kind == "indices":
         return indices_figure(results, names, figsize)
+    df = results.to_dataframe(names, include_failed=True)  # the indices plot reads none of it
     if kind == "scatter":
         return scatter_figure(results, df, names, figsize)
     return draw(kind, results, df, params, names, figsize)
