@@ -10,7 +10,7 @@ plotted; categorical parameters (str, bool) are placed at evenly spaced position
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .common import ScriptResults, numeric_outputs
 from .gsa import indices_figure, scatter_figure
@@ -151,16 +151,11 @@ def _ensure_notebook_display() -> None:
     from matplotlib.figure import Figure
 
     formatter = ip.display_formatter.formatters["image/png"]
-    if formatter.lookup_by_type(Figure) if _has(formatter, Figure) else None:
-        return
+    try:
+        if formatter.lookup_by_type(Figure):
+            return  # a printer is registered already
+    except KeyError:
+        pass
     from IPython.core.pylabtools import print_figure
 
     formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
-
-
-def _has(formatter: Any, cls: type) -> bool:
-    try:
-        formatter.lookup_by_type(cls)
-    except KeyError:
-        return False
-    return True

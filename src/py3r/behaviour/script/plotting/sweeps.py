@@ -16,6 +16,7 @@ from .common import FAILED_STYLE, LINE_COLOR, NOMINAL_STYLE, ScriptResults
 from .common import label as _label
 from .common import new_figure as _new_figure
 from .common import ordered as _ordered
+from .common import panels as _panels
 from .common import positions as _positions
 from .common import title as _title
 
@@ -114,11 +115,7 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
     p_row, p_col = params
     rows = _ordered(list(dict.fromkeys(df[p_row].tolist())))
     cols = _ordered(list(dict.fromkeys(df[p_col].tolist())))
-    n = len(names)
-    ncols = min(n, 3)
-    nrows = math.ceil(n / ncols)
-    fig, axes = _new_figure(nrows, ncols, figsize or (min(4.8 * ncols, 16), 3.8 * nrows))
-    flat = list(itertools.chain.from_iterable(axes))
+    fig, flat = _panels(len(names), figsize, 4.8, 3.8, pad=0.0)
 
     def ticks(values: list[Any], most: int) -> tuple[list[int], list[str]]:
         """Every value's position, labelled; past ``most`` values, every k-th (the last kept)."""
@@ -159,8 +156,6 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
         ax.set_xlabel(p_col)
         ax.set_ylabel(p_row)
         ax.set_title(name)
-    for ax in flat[n:]:
-        ax.set_visible(False)
     return fig
 
 
