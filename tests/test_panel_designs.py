@@ -232,6 +232,22 @@ def test_export_writes_the_indices_too(make_panel, tmp_path):
     assert indices["param"].tolist() == ["a", "b"] and "mu_star" in indices.columns
 
 
+def test_export_never_writes_over_an_indices_file(make_panel, tmp_path, monkeypatch):
+    import types
+
+    from py3r.behaviour.script.frontends.panel import files
+
+    monkeypatch.setattr(files, "time", types.SimpleNamespace(strftime=lambda fmt: "20260101-000000"))
+    (tmp_path / "linear-sweep-20260101-000000-indices.csv").write_text("kept\n")
+    p = make_panel(LINEAR)
+    p.sweep(["a", "b"], mode="morris", n=4, seed=1, workers=2)
+    assert p.wait(120)
+    csv, indices_csv, _png, _svg = p.sweep_tab.export(tmp_path)
+    assert indices_csv.name == "linear-sweep-20260101-000000-2-indices.csv" == f"{csv.stem}-indices.csv"
+    assert pd.read_csv(indices_csv)["param"].tolist() == ["a", "b"]
+    assert (tmp_path / "linear-sweep-20260101-000000-indices.csv").read_text() == "kept\n"
+
+
 def test_bad_design_input_is_refused_before_anything_runs(script, make_panel):
     p = make_panel(script)
     p.mode.value = "lhs"

@@ -44,6 +44,8 @@ __all__ = ["MODES", "PLOT_EVERY", "SweepTab"]
 MODES = [*SWEEP_MODES, *SAMPLED_MODES]
 #: The options :meth:`SweepTab.fill` takes for sampled designs only.
 DESIGN_OPTIONS = ("n", "seed", "levels", "second_order")
+#: What Export adds to the table's name for the indices of a sampled design.
+INDICES = "-indices.csv"
 #: Least seconds between two redraws of the table and the plot while a sweep runs.
 PLOT_EVERY = 1.0
 #: Most of one core the redraws may take (a redraw that took t seconds waits t / PLOT_SHARE).
@@ -80,8 +82,8 @@ class SweepTab:
         self.elapsed: float | None = None
         self._given: dict[str, tuple[str, Any]] = {}  # a list to sweep, or a range or choices of a design
         self._running = False
-        self._ran = 0
-        self._served: int | None = None
+        #: Points of the running sweep that arrived cancelled (never ran).
+        self._cancelled = 0
         #: The results of the last sweep once it has ended (None while it runs).
         self._final: ScriptResults | None = None
         #: The sensitivity indices of the last sampled design (None until it has run, or when
@@ -332,7 +334,7 @@ class SweepTab:
         token = CancelToken()
         total = len(plan.points)
         self.token, self.last_plan, self.results, self.figure = token, plan, None, None
-        self._running, self._ran, self._served, self.elapsed = True, 0, None, None
+        self._running, self._cancelled, self.elapsed = True, 0, None
         self._final, self.indices = None, None
         self.indices_html.value = ""
         self.progress.max, self.progress.value = total, 0
@@ -344,11 +346,9 @@ class SweepTab:
         started = time.perf_counter()
 
         def arrived(it: Iteration, results: ScriptResults) -> None:
-            if self._served is None:
-                self._served = len(results) - 1  # those served from the store came before
-            self._ran += it.status != "cancelled"
+            self._cancelled += it.status == "cancelled"
             self.results = results
-            ran = self._served + self._ran
+            ran = len(results) - self._cancelled  # those served from the store are in results too
             self.progress.value = ran
             self.progress.description = f"{ran} / {total}"
             self.redraw.request()
@@ -382,8 +382,8 @@ class SweepTab:
 
     def _finished(self, results: ScriptResults, total: int) -> None:
         self.results = results
-        ran = [it for it in results.iterations if it.status != "cancelled"]
-        failed = sum(it.status == "failed" for it in ran)
+        ran = results.ran()
+        failed = sum(it.status == "failed" for it in ran.iterations)
         self.progress.value = len(ran)
         self.progress.description = f"{len(ran)} / {total}"
         took = f" Took {self.elapsed:.1f} s." if self.elapsed is not None else ""
@@ -468,11 +468,11 @@ class SweepTab:
         if shown is None or not len(shown):
             self.export_status.value = "<span class='py3r-note'>Nothing to export yet: run a sweep.</span>"
             return []
-        csv, png, svg = export_paths(self.spec, "sweep", directory)
+        csv, png, svg = export_paths(self.spec, "sweep", directory, also=(INDICES,))
         self._table(shown).to_csv(csv, index=False)
         paths = [csv]
-        indices = csv.with_name(f"{csv.stem}-indices.csv")
-        if self.indices is not None and not indices.exists():
+        if self.indices is not None:
+            indices = csv.with_name(f"{csv.stem}{INDICES}")
             self.indices.to_csv(indices, index=False)
             paths.append(indices)
         if self.figure is not None:
