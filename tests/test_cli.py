@@ -305,6 +305,28 @@ def test_sampled_design_takes_ranges_choices_and_declared_names(capsys):
     assert [line.split()[1] for line in out.splitlines()[2:5]] == ["x", "method", "k"]
 
 
+def test_the_front_ends_offer_the_modes_the_library_takes():
+    from py3r.behaviour.script.design import SAMPLED_MODES
+    from py3r.behaviour.script.frontends import options
+
+    assert options.SAMPLED_MODES == SAMPLED_MODES and options.SWEEP_MODES == ("independent", "grid")
+
+
+def test_a_declared_choice_with_a_comma_is_one_value(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text(
+        "from py3r.behaviour.script import Param, Output\n"
+        "word = Param('a', name='word', choices=['a', 'b, c'])\nx = Param(0.5, name='x', low=0, high=1)\n"
+        "Output(len(word) + x, name='n')\n"
+    )
+    csv = tmp_path / "out.csv"
+    code = main(["sweep", str(script), "-p", "word=a, b, c", "--no-progress", "--csv", str(csv)])
+    assert code == 0 and pd.read_csv(csv)["word"].tolist() == ["a", "b, c"]
+    design = ["--mode", "lhs", "-n", "20", "--seed", "1", "--no-progress", "--csv", str(csv)]
+    assert main(["sweep", str(script), *design, "-p", "word=b,c,a", "-p", "x"]) == 0
+    assert set(pd.read_csv(csv)["word"]) == {"a", "b, c"}
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

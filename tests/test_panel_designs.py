@@ -94,6 +94,22 @@ def test_ticking_fills_the_declared_range_and_a_mode_change_converts_what_was_fi
     assert p.sweep_tab.design_values_of("n", "") is None  # empty: the declared range
 
 
+def test_a_computed_parameter_takes_a_range_as_plan_design_does(tmp_path, make_panel):
+    path = tmp_path / "c.py"
+    path.write_text(
+        "from py3r.behaviour.script import Output, Param\n"
+        "size = Param(len('abc'), name='size')\n"
+        "Output(size, name='value')\n"
+    )
+    p = make_panel(path)
+    tab = p.sweep_tab
+    assert p.spec.params["size"].type == "computed"
+    assert tab.design_values_of("size", "1:5") == (1, 5)
+    tab.fill({"size": "1:5"}, "lhs", n=4, seed=1)
+    plan = tab.plan()
+    assert len(plan.points) == 4 and all(1 <= pt.values["size"] <= 5 for pt in plan.points)
+
+
 @pytest.mark.parametrize("mode", ["random", "lhs", "sobol", "morris"])
 def test_each_sampled_mode_runs_and_shows_its_indices_and_plot(mode, make_panel):
     n, most = SIZES[mode]
@@ -214,6 +230,22 @@ def test_export_writes_the_indices_too(make_panel, tmp_path):
     assert indices_csv.name == f"{csv.stem}-indices.csv" and (png.suffix, svg.suffix) == (".png", ".svg")
     indices = pd.read_csv(indices_csv)
     assert indices["param"].tolist() == ["a", "b"] and "mu_star" in indices.columns
+
+
+def test_export_never_writes_over_an_indices_file(make_panel, tmp_path, monkeypatch):
+    import types
+
+    from py3r.behaviour.script.frontends.panel import files
+
+    monkeypatch.setattr(files, "time", types.SimpleNamespace(strftime=lambda fmt: "20260101-000000"))
+    (tmp_path / "linear-sweep-20260101-000000-indices.csv").write_text("kept\n")
+    p = make_panel(LINEAR)
+    p.sweep(["a", "b"], mode="morris", n=4, seed=1, workers=2)
+    assert p.wait(120)
+    csv, indices_csv, _png, _svg = p.sweep_tab.export(tmp_path)
+    assert indices_csv.name == "linear-sweep-20260101-000000-2-indices.csv" == f"{csv.stem}-indices.csv"
+    assert pd.read_csv(indices_csv)["param"].tolist() == ["a", "b"]
+    assert (tmp_path / "linear-sweep-20260101-000000-indices.csv").read_text() == "kept\n"
 
 
 def test_bad_design_input_is_refused_before_anything_runs(script, make_panel):

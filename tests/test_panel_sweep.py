@@ -150,6 +150,42 @@ def test_cancel_leaves_out_the_points_that_never_ran(script, make_panel, tmp_pat
     assert not [c for c in ax.collections if c.get_label() == "failed"]
 
 
+def test_a_sweep_ends_before_start_is_enabled_again(script, make_panel):
+    """A Start pressed as a sweep ends finds its end drawn: the old end never overwrites the new sweep."""
+    p = make_panel(script, cache=None)
+    p.controls["req"].value = "x"
+    assert p.wait(60)
+    tab, seen = p.sweep_tab, []
+    finished = tab._finished
+
+    def spy(results, total):
+        seen.append(tab.start_button.disabled)
+        with pytest.raises(UsageError, match="A sweep is running"):
+            tab.check_idle()
+        finished(results, total)
+
+    tab._finished = spy
+    p.sweep({"n": [1, 2]}, workers=1)
+    assert p.wait(60)
+    assert seen == [True] and not tab.start_button.disabled and "Done: 3 points" in p.sweep_status.value
+
+
+def test_a_sweep_refused_while_one_runs_leaves_the_controls(script, make_panel, tmp_path):
+    p = make_panel(script, cache=None)
+    p.controls["req"].value = "x"
+    p.controls["marker_dir"].value = str(tmp_path)
+    assert p.wait(60)
+    p.sweep({"n": [1, 9]}, workers=1)
+    wait_for(lambda: (tmp_path / "slow-started").exists(), timeout=60, what="the slow point to start")
+    with pytest.raises(UsageError, match="A sweep is running"):
+        p.sweep({"scale": [0.1, 0.2]}, mode="grid")
+    assert "A sweep is running" in p.sweep_status.value
+    assert p.sweep_rows["n"][1].value == "1, 9" and not p.sweep_rows["scale"][0].value
+    assert p.mode.value == "independent"
+    p.cancel_button.click()
+    assert p.wait(60)
+
+
 def test_the_table_shows_every_row_in_a_scrolling_box(script, make_panel):
     p = make_panel(script, cache=None)
     p.controls["req"].value = "x"

@@ -126,6 +126,23 @@ def test_controls_are_built_from_the_declarations(meta, make_panel):
     assert "frames in the window · 1 to 51, step 2" in lines["window"]
     assert "which session · ≥ 0; type any value in the box" in lines["seed"]
     assert "any number: type it in the box" in lines["gain"]
+    assert "events per second · ≥ 0.0; type any value in the box" in lines["rate"]
+
+
+def test_the_sweep_tab_says_no_range_for_an_infinite_bound(meta, make_panel):
+    """``high=inf`` declares no range: the Sweep tab's note says so as the Live tab's does."""
+    from py3r.behaviour.script import read_script
+
+    params = read_script(meta).params
+    assert params["speed"].has_range and not params["rate"].has_range and not params["seed"].has_range
+    p = make_panel(meta, cache=None)
+    notes = {
+        name: html.unescape(row.children[2].value)
+        for name, row in zip(p.spec.params, p.sweep_tab.box.children[1:], strict=False)
+    }
+    assert "events per second · ≥ 0.0; type any value in the box" in notes["rate"]
+    assert "inf" not in notes["rate"]
+    assert "cm/s above which it moves · 0.0 to 20.0" in notes["speed"]
 
 
 def test_controls_give_the_declared_values(meta, make_panel):

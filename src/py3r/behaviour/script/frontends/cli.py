@@ -36,7 +36,14 @@ from .. import (
 )
 from ..exceptions import IterationFailedWarning, StoreWarning, SweepInterruptedWarning, UsageError
 from ..values import is_scalar, parse_value, split_names
-from .options import parse_size, split_script_and_cache
+from .options import (
+    SAMPLED_MODES,
+    SWEEP_MODES,
+    design_values,
+    listed_values,
+    parse_size,
+    split_script_and_cache,
+)
 
 __all__ = ["main"]
 
@@ -84,9 +91,6 @@ class _Stop:
 
 #: What a command does once its input is checked: returns the exit status.
 Job = Callable[[_Stop], int]
-
-#: The modes of sampled designs, whose report is a table of sensitivity indices.
-SAMPLED = ["random", "lhs", "sobol", "morris"]
 
 #: Raised by checking a command's input: the user's to fix (exit status 2).
 USER_ERRORS = (OSError, SyntaxError, ValueError, TypeError, ImportError)
@@ -153,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
         "(its declared range); without -p a design samples every declared range",
     )
     p.add_argument("--nominal", action="append", metavar="NAME=VALUE", help="a nominal (fixed) value")
-    p.add_argument("--mode", choices=["independent", "grid", *SAMPLED], default="independent")
+    p.add_argument("--mode", choices=[*SWEEP_MODES, *SAMPLED_MODES], default="independent")
     p.add_argument(
         "-n", type=int, metavar="N", help="size of a sampled design (points, base samples, trajectories)"
     )
@@ -217,10 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return job(stop)
             except KeyboardInterrupt:
                 return stop.status
-            except UsageError as exc:  # a setting read when the job starts (an environment variable)
-                print(f"py3r-script: error: {exc}", file=sys.stderr)
-                return 2
-            except ConnectionError as exc:  # the Dask scheduler cannot be reached
+            except (UsageError, ConnectionError) as exc:
+                # A setting read when the job starts (an environment variable), or a Dask scheduler
+                # that cannot be reached.
                 print(f"py3r-script: error: {exc}", file=sys.stderr)
                 return 2
             except Exception:
@@ -293,20 +296,14 @@ def _design_params(spec: ScriptSpec, items: Sequence[str] | None) -> dict[str, A
     for item in items:
         name, sep, text = item.partition("=")
         name = name.strip()
-        if not sep:
-            params[name] = None
-        elif ":" in text and spec.params.get(name) and spec.params[name].type not in ("str", "bool"):
-            low, _, high = text.partition(":")
-            params[name] = (parse_value(spec, name, low), parse_value(spec, name, high))
-        else:
-            params[name] = [parse_value(spec, name, part) for part in text.split(",")]
+        params[name] = design_values(spec, name, text) if sep else None
     return params
 
 
 def _sweep(args: argparse.Namespace) -> Job:
     spec = read_script(args.script)
     nominal = {name: parse_value(spec, name, text) for name, text in _pairs(args.nominal, "--nominal")}
-    sampled = args.mode in SAMPLED
+    sampled = args.mode in SAMPLED_MODES  # its report is a table of sensitivity indices
     if sampled:
         if args.n is None:
             raise UsageError(f"--mode {args.mode} needs -n N, the size of the design.")
@@ -326,11 +323,11 @@ def _sweep(args: argparse.Namespace) -> Job:
         if (args.n, args.seed, args.second_order, args.levels) != (None, None, False, None):
             raise UsageError(
                 "-n, --seed, --second-order and --levels are options of sampled designs "
-                f"(--mode {'|'.join(SAMPLED)})."
+                f"(--mode {'|'.join(SAMPLED_MODES)})."
             )
         swept: dict[str, list[Any]] = {}
         for name, text in _pairs(args.param, "-p"):
-            swept[name] = [parse_value(spec, name, part) for part in text.split(",")]
+            swept[name] = listed_values(spec, name, text)
         if not swept:
             raise UsageError("sweep needs at least one -p NAME=V1,V2,... to sweep.")
         plan = plan_sweep(
@@ -369,7 +366,7 @@ def _sweep(args: argparse.Namespace) -> Job:
     return job
 
 
-def _print_table(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool) -> int:
+def _print_table(sr: ScriptResults, *, sampled: bool) -> int:
     """Print the table of iterations, or a sampled design's indices; 1 when there are none to print."""
     import pandas as pd
 
@@ -394,7 +391,7 @@ def _print_table(args: argparse.Namespace, sr: ScriptResults, *, sampled: bool) 
 
 
 def _report(args: argparse.Namespace, sr: ScriptResults, stop: _Stop, *, sampled: bool = False) -> int:
-    status = _print_table(args, sr, sampled=sampled)
+    status = _print_table(sr, sampled=sampled)
     if args.csv:
         sr.to_dataframe(outputs=sr.scalar_outputs(), include_failed=True).to_csv(args.csv, index=False)
         print(f"\nWrote {args.csv}")

@@ -17,14 +17,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from .. import ScriptSpec, read_script, sensitivity
 from ..spec import parse_python
 from ..values import is_scalar, split_names
-from .options import split_script_and_cache
+from .options import SAMPLED_MODES, SWEEP_MODES, split_script_and_cache
 
 __all__ = ["ScriptMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 _SEQUENCES = (list, tuple, range)
-_SWEEPS = ["independent", "grid"]
-#: Sampled designs: a cell line ``name = (low, high)`` is a range, a list gives choices.
-_SAMPLED = ["random", "lhs", "sobol", "morris"]
 
 
 def _strip(path: str) -> str:
@@ -126,7 +123,7 @@ class ScriptMagics(Magics):
 
     @magic_arguments()
     @argument("script", nargs="?", help="the script to sweep")
-    @argument("--mode", choices=[*_SWEEPS, *_SAMPLED], default="independent", help="sweep mode")
+    @argument("--mode", choices=[*SWEEP_MODES, *SAMPLED_MODES], default="independent", help="sweep mode")
     @argument("-n", type=int, help="size of a sampled design (points, base samples, trajectories)")
     @argument("--seed", type=int, help="seed of a sampled design (default: a new one)")
     @argument("--second-order", action="store_true", help="--mode sobol: second-order indices too")
@@ -166,8 +163,6 @@ class ScriptMagics(Magics):
         """
         try:
             args = parse_argstring(self.sweep, line)
-        except UsageError:
-            raise
         except SystemExit:  # argparse on bad input
             raise UsageError(f"Bad %%sweep options: {line!r}. See %%sweep? for usage.") from None
         args.script, args.cache = split_script_and_cache(args.script, args.cache)
@@ -176,23 +171,23 @@ class ScriptMagics(Magics):
         path = _strip(args.script)
         spec = _spec(path)
         swept, nominal = parse_sweep_cell(spec, cell, self.shell.user_ns if self.shell else {})
-        sampled = args.mode in _SAMPLED
+        # In a sampled design, a cell line name = (low, high) is a range, a list gives choices.
+        sampled = args.mode in SAMPLED_MODES
         if not swept and not sampled:
             raise UsageError(
                 "Nothing to sweep: assign a list of values to at least one parameter of "
                 f"{spec.display_path}, e.g. {next(iter(spec.params), 'name')} = [1, 2, 3]."
             )
-        design: dict[str, Any] = {"n": args.n, "seed": args.seed, "levels": args.levels}
-        design = {k: v for k, v in design.items() if v is not None}
-        if args.second_order:
-            design["second_order"] = True
         try:
             sr = sensitivity(
                 path,
                 swept or None,
                 nominal=nominal,
                 mode=args.mode,
-                **design,
+                n=args.n,
+                seed=args.seed,
+                second_order=args.second_order,
+                levels=args.levels,
                 outputs=split_names(args.outputs),
                 workers=args.workers,
                 timeout=args.timeout,

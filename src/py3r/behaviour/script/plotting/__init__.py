@@ -10,7 +10,7 @@ plotted; categorical parameters (str, bool) are placed at evenly spaced position
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .common import ScriptResults, numeric_outputs
 from .gsa import indices_figure, scatter_figure
@@ -113,7 +113,6 @@ def plot_results(
     if ci is not None:
         raise ValueError(f"ci= is an option of kind='specification' (its intervals); got kind={kind!r}.")
     names = numeric_outputs(results, outputs)
-    df = results.to_dataframe(names, include_failed=True)
     sampled = results.design is not None
     if kind == "auto":
         if sampled:
@@ -132,6 +131,7 @@ def plot_results(
     _ensure_notebook_display()
     if kind == "indices":
         return indices_figure(results, names, figsize)
+    df = results.to_dataframe(names, include_failed=True)  # the indices plot reads none of it
     if kind == "scatter":
         return scatter_figure(results, df, names, figsize)
     return draw(kind, results, df, params, names, figsize)
@@ -151,16 +151,11 @@ def _ensure_notebook_display() -> None:
     from matplotlib.figure import Figure
 
     formatter = ip.display_formatter.formatters["image/png"]
-    if formatter.lookup_by_type(Figure) if _has(formatter, Figure) else None:
-        return
+    try:
+        if formatter.lookup_by_type(Figure):
+            return  # a printer is registered already
+    except KeyError:
+        pass
     from IPython.core.pylabtools import print_figure
 
     formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
-
-
-def _has(formatter: Any, cls: type) -> bool:
-    try:
-        formatter.lookup_by_type(cls)
-    except KeyError:
-        return False
-    return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ __all__ = [
     "new_figure",
     "numeric_outputs",
     "ordered",
+    "panels",
     "positions",
     "title",
 ]
@@ -42,6 +45,20 @@ def new_figure(
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False, **kw)
     return fig, [list(row) for row in axes]
+
+
+def panels(
+    n: int, figsize: tuple[float, float] | None, width: float, height: float, *, pad: float = 0.6
+) -> tuple[Figure, list[Axes]]:
+    """``n`` axes, at most three to a row, each ``width`` x ``height`` (plus ``pad`` for the figure's
+    title) unless ``figsize``; the unused ones of the last row hidden."""
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = new_figure(rows, cols, figsize or (min(width * cols, 16), height * rows + pad))
+    flat = list(itertools.chain.from_iterable(axes))
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
 
 
 def numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> list[str]:
@@ -76,8 +93,7 @@ def numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> li
 
 def positions(values: list[Any]) -> tuple[list[float], list[str] | None]:
     """x positions for parameter values: the numbers themselves, or evenly spaced categories."""
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if numeric:
+    if all(map(is_number, values)):
         return [float(v) for v in values], None
     return list(map(float, range(len(values)))), [repr(v) if isinstance(v, str) else str(v) for v in values]
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
-import math
 from typing import TYPE_CHECKING, Any
 
 from ..values import key_of
-from .common import LINE_COLOR, ScriptResults, new_figure, ordered, positions, title
+from .common import LINE_COLOR, ScriptResults, new_figure, ordered, panels, positions, title
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,17 +16,6 @@ __all__ = ["indices_figure", "scatter_figure"]
 
 #: The colours of first-order and total indices.
 FIRST, TOTAL = "#1f77b4", "#ff7f0e"
-
-
-def _panels(n: int, figsize: Any, width: float, height: float) -> tuple[Figure, list[Axes]]:
-    """``n`` axes, at most three to a row; the unused ones of the last row hidden."""
-    cols = min(n, 3)
-    rows = math.ceil(n / cols)
-    fig, axes = new_figure(rows, cols, figsize or (min(width * cols, 16), height * rows + 0.6))
-    flat = list(itertools.chain.from_iterable(axes))
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    return fig, flat[:n]
 
 
 def indices_figure(results: ScriptResults, names: list[str], figsize: Any) -> Figure:
@@ -43,7 +30,7 @@ def indices_figure(results: ScriptResults, names: list[str], figsize: Any) -> Fi
     mode = results.design.mode
     params = results.design.names
     width = max(3.6, 0.9 * len(params) + 1.5) if mode != "morris" else 4.4
-    fig, axes = _panels(len(names), figsize, width, 3.6)
+    fig, axes = panels(len(names), figsize, width, 3.6)
     for ax, name in zip(axes, names):
         rows = table[table["output"] == name].set_index("param").loc[params]
         if mode == "morris":

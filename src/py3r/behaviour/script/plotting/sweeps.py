@@ -16,6 +16,7 @@ from .common import FAILED_STYLE, LINE_COLOR, NOMINAL_STYLE, ScriptResults
 from .common import label as _label
 from .common import new_figure as _new_figure
 from .common import ordered as _ordered
+from .common import panels as _panels
 from .common import positions as _positions
 from .common import title as _title
 
@@ -67,9 +68,9 @@ def _lines(
         values = _ordered(list(dict.fromkeys(sub[param].tolist())))
         xs, labels = _positions(values)
         where = {key_of(v): x for v, x in zip(values, xs)}
+        ok = sub[sub["status"] == "ok"]
         for row, name in enumerate(names):
             ax = axes[row][col]
-            ok = sub[sub["status"] == "ok"]
             pts = sorted((where[key_of(v)], y) for v, y in zip(ok[param], ok[name]))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", color=LINE_COLOR, ms=5, lw=1.5)
@@ -114,11 +115,7 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
     p_row, p_col = params
     rows = _ordered(list(dict.fromkeys(df[p_row].tolist())))
     cols = _ordered(list(dict.fromkeys(df[p_col].tolist())))
-    n = len(names)
-    ncols = min(n, 3)
-    nrows = math.ceil(n / ncols)
-    fig, axes = _new_figure(nrows, ncols, figsize or (min(4.8 * ncols, 16), 3.8 * nrows))
-    flat = list(itertools.chain.from_iterable(axes))
+    fig, flat = _panels(len(names), figsize, 4.8, 3.8, pad=0.0)
 
     def ticks(values: list[Any], most: int) -> tuple[list[int], list[str]]:
         """Every value's position, labelled; past ``most`` values, every k-th (the last kept)."""
@@ -128,16 +125,17 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
             at.pop(-2)  # the last value's label would crowd its neighbour's
         return at, [_label(values[i]) for i in at]
 
+    row_of, col_of = ({key_of(v): k for k, v in reversed(list(enumerate(vs)))} for vs in (rows, cols))
+    cells = [
+        (row_of[key_of(r)], col_of[key_of(c)], status)
+        for r, c, status in zip(df[p_row], df[p_col], df["status"])
+    ]
+    failed = [(j, i) for i, j, status in cells if status == "failed"]  # a cancelled point's cell stays blank
     for ax, name in zip(flat, names):
         grid = np.full((len(rows), len(cols)), np.nan)
-        failed = []
-        for _, r in df.iterrows():
-            i = next(k for k, v in enumerate(rows) if key_of(v) == key_of(r[p_row]))
-            j = next(k for k, v in enumerate(cols) if key_of(v) == key_of(r[p_col]))
-            if r["status"] == "ok":
-                grid[i, j] = r[name]
-            elif r["status"] == "failed":  # a cancelled point never ran: its cell stays blank
-                failed.append((j, i))
+        for (i, j, status), value in zip(cells, df[name]):
+            if status == "ok":
+                grid[i, j] = value
         image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
         fig.colorbar(image, ax=ax, label=name)
         if grid.size <= 64:
@@ -158,8 +156,6 @@ def _heatmaps(df: pd.DataFrame, params: list[str], names: list[str], figsize: An
         ax.set_xlabel(p_col)
         ax.set_ylabel(p_row)
         ax.set_title(name)
-    for ax in flat[n:]:
-        ax.set_visible(False)
     return fig
 
 
@@ -216,16 +212,20 @@ def _tornado(
         raise ValueError("The nominal point did not complete, so there is nothing to compare swings to.")
     low_colour, high_colour = "#4c72b0", "#dd8452"
     fig, axes = _new_figure(1, len(names), figsize or (min(5.0 * len(names), 16), 0.7 * len(params) + 2.2))
+    # Per parameter, the rows of its lowest and highest values with the others at nominal.
+    swings = []
+    for p in params:
+        sub = df[_at_nominal(df, nominal, [q for q in params if q != p])]
+        values = _ordered(list(dict.fromkeys(sub[p].tolist())))
+        at_ends = [sub[sub[p].map(key_of) == key_of(value)].iloc[0] for value in (values[0], values[-1])]
+        swings.append((p, list(zip((values[0], values[-1]), at_ends))))
     gaps = 0
     for ax, name in zip(axes[0], names):
         base = float(centre[name].iloc[0])
         bars = []
-        for p in params:
-            sub = df[_at_nominal(df, nominal, [q for q in params if q != p])]
-            values = _ordered(list(dict.fromkeys(sub[p].tolist())))
+        for p, at_ends in swings:
             ends = []
-            for value in (values[0], values[-1]):
-                row = sub[sub[p].map(key_of) == key_of(value)].iloc[0]
+            for value, row in at_ends:
                 change = float(row[name]) - base if row["status"] == "ok" else None
                 ends.append((value, change, "failed" if row["status"] == "failed" else "not run"))
             bars.append((max((abs(c) for _, c, _ in ends if c is not None), default=0.0), p, ends))

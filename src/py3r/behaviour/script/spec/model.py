@@ -6,6 +6,7 @@ Plain data with a text and an HTML repr; :func:`~py3r.behaviour.script.spec.read
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,6 +91,16 @@ class ParamSpec:
     def has_literal_default(self) -> bool:
         """``True`` when the default is a literal known without running the script."""
         return self.default is not MISSING and self.default is not COMPUTED
+
+    @property
+    def has_range(self) -> bool:
+        """``True`` when ``low`` and ``high`` are both declared and finite (``high=inf`` is no range)."""
+        return (
+            self.low is not None
+            and self.high is not None
+            and math.isfinite(self.low)
+            and math.isfinite(self.high)
+        )
 
     @property
     def limited(self) -> bool:

@@ -21,7 +21,7 @@ from .background import Background
 from .controls import Control, close_tree
 from .live import LiveTab
 from .render import CSS, error_box
-from .sweep import SweepTab
+from .sweep import DESIGN_OPTIONS, SweepTab
 
 __all__ = ["SweepPanel", "panel"]
 
@@ -210,7 +210,7 @@ class SweepPanel(w.VBox):
         (['output', 'param', 'mu_star'], 1)
         >>> p.close()
         """
-        unknown = set(kw) - {"workers", "timeout", "n", "seed", "levels", "second_order"}
+        unknown = set(kw) - {"workers", "timeout", *DESIGN_OPTIONS}
         if unknown:
             raise TypeError(
                 "sweep() takes workers=, timeout=, n=, seed=, levels= and second_order=; "
@@ -218,6 +218,7 @@ class SweepPanel(w.VBox):
             )
         tab = self._tabs()[1]
         try:
+            tab.check_idle()  # first: a refused call leaves the running sweep's controls as they are
             tab.fill(params, mode, **kw)
         except ValueError as exc:
             tab.sweep_status.value = error_box("Check the sweep", str(exc))

@@ -105,7 +105,7 @@ def slider_range(p: ParamSpec) -> tuple[Any, Any, Any, bool]:
     d = p.default
     is_int = p.type == "int"
     low, high = (b if b is not None and math.isfinite(b) else None for b in (p.low, p.high))  # not ±inf
-    bounded = low is not None and high is not None
+    bounded = p.has_range
     lo: Any
     hi: Any
     if low is not None and high is not None:
@@ -248,19 +248,23 @@ class Control:
         ]
         if p.type == "computed":
             options.insert(0, (f"(the script's own: {p.default_source})", SCRIPT_OWN))
-        value = None
-        if p.type == "computed":
-            value = SCRIPT_OWN
-        elif p.has_literal_default:
-            value = NONE_CHOICE if p.default is None else p.default
         return w.Dropdown(
             options=options,
-            value=value,
+            value=self._first_choice(),
             description=p.name,
             tooltip=tip,
             style=STYLE,
             layout=w.Layout(width="420px"),
         )
+
+    def _first_choice(self) -> Any:
+        """What the drop-down shows at first: the script's own, its default, or None (no choice)."""
+        p = self.param
+        if p.type == "computed":
+            return SCRIPT_OWN
+        if p.has_literal_default:
+            return NONE_CHOICE if p.default is None else p.default
+        return None
 
     def _initial_text(self) -> str:
         p = self.param
@@ -330,12 +334,11 @@ class Control:
             widget.value = p.default
             widget.min, widget.max = self._range
         elif isinstance(widget, w.Dropdown):
-            if p.type == "computed":
-                widget.value = SCRIPT_OWN
-            elif p.has_literal_default:
-                widget.value = NONE_CHOICE if p.default is None else p.default
-            else:
+            first = self._first_choice()
+            if first is None:
                 widget.index = None
+            else:
+                widget.value = first
         elif isinstance(widget, w.Checkbox):
             widget.value = p.default
         else:

@@ -15,13 +15,14 @@ __all__ = ["export_paths", "write_figure", "wrote"]
 
 
 def export_paths(
-    spec: ScriptSpec, what: str, directory: str | os.PathLike[str] | None
+    spec: ScriptSpec, what: str, directory: str | os.PathLike[str] | None, *, also: tuple[str, ...] = ()
 ) -> tuple[Path, Path, Path]:
-    """``(csv, png, svg)`` paths named ``<script>-<what>-<time>``, none of which exists yet."""
+    """``(csv, png, svg)`` paths named ``<script>-<what>-<time>``, none of which exists yet, nor
+    does the name with any ending of ``also`` (``"-indices.csv"``: another file written beside)."""
     folder = Path(directory) if directory is not None else Path.cwd()
     stem = f"{Path(spec.display_path).stem}-{what}-{time.strftime('%Y%m%d-%H%M%S')}"
     base, n = stem, 1
-    while any((folder / f"{base}{ext}").exists() for ext in (".csv", ".png", ".svg")):
+    while any((folder / f"{base}{ext}").exists() for ext in (".csv", ".png", ".svg", *also)):
         n += 1
         base = f"{stem}-{n}"
     return folder / f"{base}.csv", folder / f"{base}.png", folder / f"{base}.svg"

@@ -18,7 +18,7 @@ from typing import Any
 import ipywidgets as w
 
 from ... import CancelToken, Iteration, ScriptResults, ScriptSpec, execute_plan, plan_run
-from ...values import format_value, is_number, is_scalar, value_key
+from ...values import format_value, is_number, is_scalar, key_of, value_key
 from .background import Background, Throttle
 from .controls import Control
 from .files import export_paths, write_figure, wrote
@@ -260,7 +260,7 @@ class LiveTab:
             diff = [
                 f"{k}: {format_value(pinned.values.get(k))} pinned, {format_value(it.values.get(k))} now"
                 for k in dict.fromkeys([*pinned.values, *it.values])
-                if value_key({k: pinned.values.get(k)}) != value_key({k: it.values.get(k)})
+                if key_of(pinned.values.get(k)) != key_of(it.values.get(k))
             ]
             parts.append(
                 "<p class='py3r-note'>Compared with the pinned run"

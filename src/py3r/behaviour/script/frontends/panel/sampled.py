@@ -17,12 +17,11 @@ import ipywidgets as w
 
 from ... import ScriptResults
 from ...exceptions import UsageError
+from ..options import SAMPLED_MODES
 from .render import error_box, table_html
 
-__all__ = ["DEFAULT_N", "SAMPLED", "DesignOptions", "indices_view"]
+__all__ = ["DEFAULT_N", "DesignOptions", "indices_view"]
 
-#: The sampled modes the tab offers, in this order.
-SAMPLED = ["random", "lhs", "sobol", "morris"]
 #: ``n`` each sampled mode starts with: points, points, base samples (a power of 2), trajectories.
 DEFAULT_N = {"random": 100, "lhs": 100, "sobol": 256, "morris": 10}
 #: The method behind each mode, as the note names it.
@@ -80,7 +79,7 @@ class DesignOptions:
 
     def show(self, mode: str) -> None:
         """Show the options of ``mode`` (none for an independent or grid sweep), and its ``n``."""
-        sampled = mode in SAMPLED
+        sampled = mode in SAMPLED_MODES
         self.box.layout.display = "" if sampled else "none"
         if sampled:
             self.mode = mode

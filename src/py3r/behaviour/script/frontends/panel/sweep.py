@@ -29,21 +29,23 @@ from ... import (
     plan_sweep,
 )
 from ...exceptions import UsageError
+from ..options import SAMPLED_MODES, SWEEP_MODES, design_values, text_of
 from .background import Background, Throttle
 from .controls import limits_note
 from .files import export_paths, write_figure, wrote
 from .render import CSS, error_box, figure_bytes, show_png, table_html
-from .sampled import SAMPLED, DesignOptions, indices_view
-from .typed import design_suggestion, design_values, suggestion, sweep_values, text_of
+from .sampled import DesignOptions, indices_view
+from .typed import design_suggestion, suggestion, sweep_values
 
 __all__ = ["MODES", "PLOT_EVERY", "SweepTab"]
 
 #: The sweep modes the tab offers, in this order (the mode selector is built from this list):
 #: sweeps of lists of values, then sampled designs.
-SWEEPS = ["independent", "grid"]
-MODES = [*SWEEPS, *SAMPLED]
+MODES = [*SWEEP_MODES, *SAMPLED_MODES]
 #: The options :meth:`SweepTab.fill` takes for sampled designs only.
 DESIGN_OPTIONS = ("n", "seed", "levels", "second_order")
+#: What Export adds to the table's name for the indices of a sampled design.
+INDICES = "-indices.csv"
 #: Least seconds between two redraws of the table and the plot while a sweep runs.
 PLOT_EVERY = 1.0
 #: Most of one core the redraws may take (a redraw that took t seconds waits t / PLOT_SHARE).
@@ -80,8 +82,8 @@ class SweepTab:
         self.elapsed: float | None = None
         self._given: dict[str, tuple[str, Any]] = {}  # a list to sweep, or a range or choices of a design
         self._running = False
-        self._ran = 0
-        self._served: int | None = None
+        #: Points of the running sweep that arrived cancelled (never ran).
+        self._cancelled = 0
         #: The results of the last sweep once it has ended (None while it runs).
         self._final: ScriptResults | None = None
         #: The sensitivity indices of the last sampled design (None until it has run, or when
@@ -117,9 +119,7 @@ class SweepTab:
             )
             text.observe(lambda ch, check=check: setattr(check, "value", bool(ch["new"].strip())), "value")
             check.observe(lambda ch, text=text, name=name: self._ticked(ch["new"], text, name), "value")
-            note = " · ".join(
-                s for s in (p.doc or "", limits_note(p, p.low is not None and p.high is not None)) if s
-            )
+            note = " · ".join(s for s in (p.doc or "", limits_note(p, p.has_range)) if s)
             info = w.HTML(
                 f"<span class='py3r-note'>{html.escape(note)}</span>", layout=w.Layout(margin="0 0 0 10px")
             )
@@ -179,7 +179,7 @@ class SweepTab:
         )
 
     def _sampled(self) -> bool:
-        return self.mode.value in SAMPLED
+        return self.mode.value in SAMPLED_MODES
 
     def _suggest(self, p: ParamSpec, sampled: bool | None = None) -> str:
         """What ticking ``p`` fills in: values to sweep, or what a design samples."""
@@ -202,7 +202,7 @@ class SweepTab:
     def _mode_changed(self, change: dict[str, Any]) -> None:
         """Show the options of the new mode; between sweeps and designs, a parameter's filled-in
         values become the other kind's (``0.0:20.0:11`` <-> ``0.0:20.0``), typed ones stay."""
-        family = "design" if change["new"] in SAMPLED else "sweep"
+        family = "design" if change["new"] in SAMPLED_MODES else "sweep"
         if family != self._family:
             self._given.clear()
             for name, (_, text) in self.sweep_rows.items():
@@ -247,10 +247,10 @@ class SweepTab:
             modes = ", ".join(map(repr, MODES[:-1]))
             raise UsageError(f"The panel sweeps in mode {modes} or {MODES[-1]!r}; got {mode!r}.")
         given = {k: v for k, v in design.items() if v is not None}
-        if given and mode not in SAMPLED:
+        if given and mode not in SAMPLED_MODES:
             raise UsageError(
                 f"{', '.join(f'{k}=' for k in given)} {'is an option' if len(given) == 1 else 'are options'} "
-                f"of the sampled modes ({', '.join(map(repr, SAMPLED))}); got mode={mode!r}."
+                f"of the sampled modes ({', '.join(map(repr, SAMPLED_MODES))}); got mode={mode!r}."
             )
         self.mode.value = mode  # first: it turns filled-in values into the mode's kind
         self._given.clear()
@@ -269,7 +269,7 @@ class SweepTab:
                     )
             elif isinstance(value, str):
                 typed = value
-            elif isinstance(value, tuple) and mode in SAMPLED:  # a range, kept as given
+            elif isinstance(value, tuple) and mode in SAMPLED_MODES:  # a range, kept as given
                 typed = ":".join(text_of(v) for v in value)
                 self._given[name] = (typed, value)
             else:
@@ -310,14 +310,18 @@ class SweepTab:
         given = self._given.get(name)
         if given is not None and given[0] == text:
             return given[1]
-        return design_values(self.spec, name, text)
+        return design_values(self.spec, name, text, example=design_suggestion(self.spec.params[name]))
 
     # Running -----------------------------------------------------------------------------------
+    def check_idle(self) -> None:
+        """Raise if a sweep is running: another may not start before it ends."""
+        if self._running:
+            raise UsageError("A sweep is running: wait for it, or cancel it, before starting another.")
+
     def start_sweep(self, *, raise_errors: bool = False) -> None:
         """Start a sweep with the chosen parameters (what the Start button does)."""
         try:
-            if self._running:
-                raise UsageError("A sweep is running: wait for it, or cancel it, before starting another.")
+            self.check_idle()
             plan = self.plan()
         except (TypeError, ValueError, ImportError) as exc:  # ImportError: no SALib for a design
             self.sweep_status.value = error_box("Check the sweep", str(exc))
@@ -330,7 +334,7 @@ class SweepTab:
         token = CancelToken()
         total = len(plan.points)
         self.token, self.last_plan, self.results, self.figure = token, plan, None, None
-        self._running, self._ran, self._served, self.elapsed = True, 0, None, None
+        self._running, self._cancelled, self.elapsed = True, 0, None
         self._final, self.indices = None, None
         self.indices_html.value = ""
         self.progress.max, self.progress.value = total, 0
@@ -342,44 +346,44 @@ class SweepTab:
         started = time.perf_counter()
 
         def arrived(it: Iteration, results: ScriptResults) -> None:
-            if self._served is None:
-                self._served = len(results) - 1  # those served from the store came before
-            self._ran += it.status != "cancelled"
+            self._cancelled += it.status == "cancelled"
             self.results = results
-            ran = self._served + self._ran
+            ran = len(results) - self._cancelled  # those served from the store are in results too
             self.progress.value = ran
             self.progress.description = f"{ran} / {total}"
             self.redraw.request()
 
         def work() -> None:
             try:
-                results = execute_plan(
-                    plan,
-                    cache=self.cache,
-                    retry_failed=True,
-                    engine=self.engine,
-                    workers=self.workers.value or 1,
-                    timeout=self.timeout.value or None,
-                    cancel=token,
-                    on_iteration=arrived,
-                    executor=self.executor,
-                )
-            except Exception as exc:  # a cluster gone, a store that cannot be opened: say it in place
-                self.sweep_status.value = error_box("The sweep stopped", f"{type(exc).__name__}: {exc}")
-                self.progress.bar_style = "danger"
-                return
-            finally:
-                self.elapsed = time.perf_counter() - started
+                try:
+                    results = execute_plan(
+                        plan,
+                        cache=self.cache,
+                        retry_failed=True,
+                        engine=self.engine,
+                        workers=self.workers.value or 1,
+                        timeout=self.timeout.value or None,
+                        cancel=token,
+                        on_iteration=arrived,
+                        executor=self.executor,
+                    )
+                except Exception as exc:  # a cluster gone, a store that cannot be opened: say it in place
+                    self.sweep_status.value = error_box("The sweep stopped", f"{type(exc).__name__}: {exc}")
+                    self.progress.bar_style = "danger"
+                    return
+                finally:
+                    self.elapsed = time.perf_counter() - started
+                self._finished(results, total)
+            finally:  # only now may Start begin another sweep: it would find this one's end drawn
                 self._running = False
                 self.start_button.disabled, self.cancel_button.disabled = False, True
-            self._finished(results, total)
 
         self.work.spawn(work)
 
     def _finished(self, results: ScriptResults, total: int) -> None:
         self.results = results
-        ran = [it for it in results.iterations if it.status != "cancelled"]
-        failed = sum(it.status == "failed" for it in ran)
+        ran = results.ran()
+        failed = sum(it.status == "failed" for it in ran.iterations)
         self.progress.value = len(ran)
         self.progress.description = f"{len(ran)} / {total}"
         took = f" Took {self.elapsed:.1f} s." if self.elapsed is not None else ""
@@ -464,11 +468,11 @@ class SweepTab:
         if shown is None or not len(shown):
             self.export_status.value = "<span class='py3r-note'>Nothing to export yet: run a sweep.</span>"
             return []
-        csv, png, svg = export_paths(self.spec, "sweep", directory)
+        csv, png, svg = export_paths(self.spec, "sweep", directory, also=(INDICES,))
         self._table(shown).to_csv(csv, index=False)
         paths = [csv]
-        indices = csv.with_name(f"{csv.stem}-indices.csv")
-        if self.indices is not None and not indices.exists():
+        if self.indices is not None:
+            indices = csv.with_name(f"{csv.stem}{INDICES}")
             self.indices.to_csv(indices, index=False)
             paths.append(indices)
         if self.figure is not None:

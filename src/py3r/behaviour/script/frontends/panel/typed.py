@@ -14,14 +14,10 @@ from typing import Any
 from ... import ParamSpec, ScriptSpec
 from ...exceptions import UsageError
 from ...values import parse_value
+from ..options import listed_values, text_of
 from .controls import slider_range
 
-__all__ = ["design_suggestion", "design_values", "split_values", "suggestion", "sweep_values", "text_of"]
-
-
-def text_of(value: Any) -> str:
-    """A value as typed in a box: text as it is, anything else by its repr."""
-    return value if isinstance(value, str) else repr(value)
+__all__ = ["design_suggestion", "suggestion", "sweep_values"]
 
 
 def _enumerated(p: ParamSpec) -> str | None:
@@ -63,28 +59,6 @@ def suggestion(p: ParamSpec) -> str:
     return f"{lo!r}:{stop!r}:{count}"
 
 
-def split_values(p: ParamSpec, text: str) -> list[str]:
-    """``text`` split at its commas, except inside a declared choice (``a, b, c`` for the choices
-    ``a`` and ``b, c`` is two values): what ticking fills in for choices reads back as them.
-
-    Examples
-    --------
-    >>> from py3r.behaviour.script import ParamSpec
-    >>> from py3r.behaviour.script.frontends.panel.typed import split_values
-    >>> split_values(ParamSpec("word", "a", "str", 1, choices=("a", "b, c")), "b, c, a")
-    ['b, c', 'a']
-    """
-    parts = [part.strip() for part in text.split(",")]
-    known = {text_of(c) for c in p.choices or ()}
-    values, i = [], 0
-    while i < len(parts):
-        ends = [j for j in range(len(parts), i + 1, -1) if ", ".join(parts[i:j]) in known]
-        j = ends[0] if ends else i + 1
-        values.append(", ".join(parts[i:j]))
-        i = j
-    return [v for v in values if v]
-
-
 def sweep_values(spec: ScriptSpec, name: str, text: str) -> list[Any]:
     """The values typed for ``name``: a list (``1, 2, 4``) or a range (``start:stop:count``).
 
@@ -108,7 +82,7 @@ def sweep_values(spec: ScriptSpec, name: str, text: str) -> list[Any]:
         if spec.params[name].type == "int":
             values = list(dict.fromkeys(round(v) for v in values))
         return values
-    return [parse_value(spec, name, part) for part in split_values(spec.params[name], text)]
+    return listed_values(spec, name, text)
 
 
 def design_suggestion(p: ParamSpec) -> str:
@@ -131,26 +105,6 @@ def design_suggestion(p: ParamSpec) -> str:
         return listed
     if p.type not in ("int", "float") or not p.has_literal_default:
         return ""
-    declared = p.low is not None and p.high is not None and math.isfinite(p.low) and math.isfinite(p.high)
-    lo, hi = (p.low, p.high) if declared else slider_range(p)[:2]
+    lo, hi = (p.low, p.high) if p.has_range else slider_range(p)[:2]
     cast = int if p.type == "int" else float
     return f"{cast(lo)!r}:{cast(hi)!r}"  # type: ignore[arg-type]
-
-
-def design_values(spec: ScriptSpec, name: str, text: str) -> Any:
-    """What the box of ``name`` says a design samples: a range ``(low, high)`` from ``low:high``,
-    a list of choices from ``a, b, c``, or None (empty: the range its ``Param`` declares)."""
-    text = text.strip()
-    if not text:
-        return None
-    p = spec.params[name]
-    if ":" in text and p.type in ("int", "float", "any"):
-        parts = [s.strip() for s in text.split(":")]
-        if len(parts) != 2:
-            example = design_suggestion(p) or "0:10"
-            raise UsageError(
-                f"In a sampled design, write a range for {name!r} as low:high (the design picks the "
-                f"values), e.g. {example}, or choices as a, b, c; got {text!r}."
-            )
-        return tuple(parse_value(spec, name, s) for s in parts)
-    return [parse_value(spec, name, part) for part in split_values(spec.params[name], text)]
