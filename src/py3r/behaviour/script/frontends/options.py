@@ -3,7 +3,6 @@ typed for a sweep or a sampled design (the command line's ``-p``, the panel's bo
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..exceptions import UsageError
