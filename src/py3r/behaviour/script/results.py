@@ -124,8 +124,7 @@ class ScriptResults(Analysis, Display):
         order they finish in. Its large outputs are kept on disk once the outputs in memory reach
         :attr:`max_memory`."""
         self._keeper.keep(iteration.outputs)
-        keys = [it.index for it in self._iterations]
-        self._iterations.insert(bisect.bisect_right(keys, iteration.index), iteration)
+        bisect.insort(self._iterations, iteration, key=lambda it: it.index)  # after equal indices
         self._by_key[value_key(iteration.params)] = iteration
 
     def ran(self) -> ScriptResults:
