@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._types import ParamValue
-from .plan import Design, Factor, Plan, Point, check_outputs, required_missing, unknown_names
-from .values import check_value, describe, is_number, nfc, value_key
+from .plan import Design, Factor, Plan, Point, check_outputs, required_missing
+from .values import check_value, describe, is_number, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
     from .spec import ParamSpec, ScriptSpec

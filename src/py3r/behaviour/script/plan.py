@@ -10,7 +10,6 @@ the nominal values of the others.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 from collections.abc import Iterable, Mapping
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ParamValue
 from .spec import ParamSpec, ScriptSpec
-from .values import check_value, describe, nfc, value_key
+from .values import check_value, describe, did_you_mean, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -176,17 +175,6 @@ class Plan:
     design: Design | None = None
 
 
-def unknown_names(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
-    for name in names:
-        if name not in spec.params:
-            close = difflib.get_close_matches(name, spec.params, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(spec.params) or "none"
-            raise ValueError(
-                f"{what} {name!r} not found in script {spec.display_path}.{hint} Its parameters are: {known}."
-            )
-
-
 def check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tuple[tuple[str, ...], bool]:
     if outputs is None:
         return tuple(spec.outputs), False
@@ -197,10 +185,8 @@ def check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tupl
         raise ValueError("outputs= is an empty list. Name at least one output, or leave it out for all.")
     for name in wanted:
         if name not in spec.outputs:
-            close = difflib.get_close_matches(name, spec.outputs, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"Output {name!r} not found in script {spec.display_path}.{hint} "
+                f"Output {name!r} not found in script {spec.display_path}.{did_you_mean(name, spec.outputs)} "
                 f"Its outputs are: {', '.join(spec.outputs) or 'none'}."
             )
     # Source order, so that "the last requested output" is well defined.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._types import SCALAR_TYPES, ParamValue
@@ -23,6 +23,7 @@ __all__ = [
     "as_python",
     "check_value",
     "describe",
+    "did_you_mean",
     "format_value",
     "is_number",
     "is_scalar",
@@ -30,6 +31,7 @@ __all__ = [
     "nfc",
     "parse_value",
     "split_names",
+    "unknown_names",
     "value_key",
 ]
 
@@ -242,6 +244,41 @@ def _base_type(value: Any) -> Any:
     return value
 
 
+# Names -------------------------------------------------------------------------------------------
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the known name closest to ``name``; empty when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_names(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
+    """Refuse the first of ``names`` that is no parameter of ``spec``.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script.
+    names : iterable of str
+        The names given (in Unicode normal form C, :func:`nfc`).
+    what : str
+        How the message names them: ``"Parameter"``, ``"Swept parameter"``, ...
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a parameter, with the closest one and the list of parameters.
+    """
+    for name in names:
+        if name not in spec.params:
+            known = ", ".join(spec.params) or "none"
+            raise ValueError(
+                f"{what} {name!r} not found in script {spec.display_path}.{did_you_mean(name, spec.params)} "
+                f"Its parameters are: {known}."
+            )
+
+
 # Reading values from text ------------------------------------------------------------------------
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -278,15 +315,10 @@ def parse_value(spec: ScriptSpec, name: str, text: str) -> ParamValue:
     (False, 3.0)
     """
     name = nfc(name)
-    if name not in spec.params:
-        import difflib
-
-        known = ", ".join(spec.params) or "none"
-        close = difflib.get_close_matches(name, spec.params, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UsageError(
-            f"Parameter {name!r} not found in script {spec.display_path}.{hint} Its parameters are: {known}."
-        )
+    try:
+        unknown_names(spec, [name], "Parameter")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     param = spec.params[name]
     kind = param.type
     value: Any
