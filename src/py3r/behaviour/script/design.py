@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._types import ParamValue
-from .plan import Design, Factor, Plan, Point, check_outputs, required_missing
+from .plan import Design, Factor, Plan, Point, check_outputs, checked_values, refuse_required_missing
 from .values import check_value, describe, is_number, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
@@ -255,20 +255,8 @@ def plan_design(
     factors = _factors(spec, params)
     names = [f.name for f in factors]
     morris_levels = _check_options(mode, n, seed, second_order, levels, len(factors))
-    nominal = {nfc(n): v for n, v in (nominal or {}).items()}
-    unknown_names(spec, nominal, "Nominal parameter")
-    both = [name for name in nominal if name in names]
-    if both:
-        raise ValueError(
-            f"{both[0]!r} is both varied and given a nominal value; a sampled design has no nominal "
-            "point. Vary it, or hold it at its nominal value: not both."
-        )
-    fixed = {name: check_value(spec, spec.params[name], v) for name, v in nominal.items()}
-    for p in required_missing(spec, {**dict.fromkeys(names), **fixed}):
-        raise ValueError(
-            f"Required parameter {p.name!r} of {spec.where(p.line)} is not varied and has no value in "
-            f"nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or vary it."
-        )
+    fixed = checked_values(spec, nominal, "Nominal parameter", varied=names)
+    refuse_required_missing(spec, {**dict.fromkeys(names), **fixed}, not_done="varied", do="vary")
     capture, explicit = check_outputs(spec, outputs)
     seed = secrets.randbelow(2**32) if seed is None else seed
     problem = {"num_vars": len(factors), "names": names, "bounds": [[f.low, f.high] for f in factors]}

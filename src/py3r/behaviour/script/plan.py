@@ -197,6 +197,55 @@ def required_missing(spec: ScriptSpec, have: Mapping[str, Any]) -> list[ParamSpe
     return [p for p in spec.params.values() if p.required and p.name not in have]
 
 
+def refuse_required_missing(spec: ScriptSpec, have: Mapping[str, Any], *, not_done: str, do: str) -> None:
+    """Refuse the first required parameter not in ``have``, neither ``not_done`` (``"being swept"``,
+    ``"varied"``) nor given in nominal; the message says to ``do`` (``"sweep"``, ``"vary"``) it."""
+    for p in required_missing(spec, have):
+        raise ValueError(
+            f"Required parameter {p.name!r} of {spec.where(p.line)} is not {not_done} and has no value "
+            f"in nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or {do} it."
+        )
+
+
+def checked_values(
+    spec: ScriptSpec, values: Mapping[str, Any] | None, what: str, *, varied: Iterable[str] = ()
+) -> dict[str, ParamValue]:
+    """``values`` with their names in Unicode normal form C, unknown names refused, each value checked.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script.
+    values : dict or None
+        Values by parameter name (None for none).
+    what : str
+        How messages name them: ``"Parameter"``, ``"Nominal parameter"``.
+    varied : iterable of str, optional
+        The parameters a sampled design varies: one of them given a value here is refused (before
+        any value is checked), since a sampled design has no nominal point.
+
+    Returns
+    -------
+    dict
+        The checked values (:func:`~py3r.behaviour.script.values.check_value`), in the order given.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an unknown name, a name also in ``varied``, or a value the parameter does not take.
+    """
+    named = {nfc(n): v for n, v in (values or {}).items()}
+    unknown_names(spec, named, what)
+    varied = set(varied)
+    both = [name for name in named if name in varied]
+    if both:
+        raise ValueError(
+            f"{both[0]!r} is both varied and given a nominal value; a sampled design has no nominal "
+            "point. Vary it, or hold it at its nominal value: not both."
+        )
+    return {n: check_value(spec, spec.params[n], v) for n, v in named.items()}
+
+
 def plan_run(
     spec: ScriptSpec,
     params: Mapping[str, Any] | None,
@@ -237,9 +286,7 @@ def plan_run(
     """
     if params is not None and not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of parameter values; got {describe(params)}.")
-    params = {nfc(n): v for n, v in (params or {}).items()}
-    unknown_names(spec, params, "Parameter")
-    values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
+    values = checked_values(spec, params, "Parameter")
     missing = required_missing(spec, values)
     if missing:
         listed = ", ".join(f"{p.name!r} ({spec.where(p.line)})" for p in missing)
@@ -326,10 +373,8 @@ def plan_sweep(
             f"got {describe(params)}."
         )
     params = {nfc(n): v for n, v in params.items()}
-    nominal = {nfc(n): v for n, v in (nominal or {}).items()}
     unknown_names(spec, params, "Swept parameter")
-    unknown_names(spec, nominal, "Nominal parameter")
-    fixed = {n: check_value(spec, spec.params[n], v) for n, v in nominal.items()}
+    fixed = checked_values(spec, nominal, "Nominal parameter")
     swept: dict[str, list[ParamValue]] = {}
     centre: dict[str, ParamValue] = {}
     for name, raw in params.items():
@@ -347,11 +392,7 @@ def plan_sweep(
                 f"Give one: nominal={{{name!r}: {values[0]!r}}}, or use mode='grid'."
             )
         swept[name] = _with_nominal(values, centre[name]) if name in centre else values
-    for p in required_missing(spec, {**swept, **fixed}):
-        raise ValueError(
-            f"Required parameter {p.name!r} of {spec.where(p.line)} is not being swept and has no value "
-            f"in nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or sweep it."
-        )
+    refuse_required_missing(spec, {**swept, **fixed}, not_done="being swept", do="sweep")
     capture, explicit = check_outputs(spec, outputs)
     base = {n: v for n, v in fixed.items() if n not in swept}
 
