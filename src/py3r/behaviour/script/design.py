@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._types import ParamValue
 from .plan import Design, Factor, Plan, Point, check_outputs, checked_values, refuse_required_missing
-from .values import check_value, describe, is_number, nfc, unknown_names, value_key
+from .values import check_value, describe, distinct, is_number, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
     from .spec import ParamSpec, ScriptSpec
@@ -86,16 +86,13 @@ def _range(spec: ScriptSpec, p: ParamSpec, raw: tuple[Any, ...]) -> Factor:
 
 def _choices(spec: ScriptSpec, p: ParamSpec, raw: Iterable[Any]) -> Factor:
     """The factor of a list of choices for ``p``: each value checked, duplicates dropped."""
-    unique: dict[Any, ParamValue] = {}
-    for v in raw:
-        checked = check_value(spec, p, v)
-        unique.setdefault(value_key({"v": checked}), checked)
+    unique = distinct(check_value(spec, p, v) for v in raw)
     if len(unique) < 2:
         raise ValueError(
-            f"{_where(spec, p)} needs at least two choices to vary; got {list(unique.values())!r}. "
+            f"{_where(spec, p)} needs at least two choices to vary; got {unique!r}. "
             f"To hold it at one value, give it in nominal={{{p.name!r}: ...}} instead."
         )
-    return Factor(p.name, "choice", 0.0, float(len(unique)), tuple(unique.values()))
+    return Factor(p.name, "choice", 0.0, float(len(unique)), tuple(unique))
 
 
 def _factors(spec: ScriptSpec, params: Any) -> list[Factor]:

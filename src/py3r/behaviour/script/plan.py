@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ParamValue
 from .spec import ParamSpec, ScriptSpec
-from .values import check_value, describe, did_you_mean, nfc, unknown_names, value_key
+from .values import check_value, describe, did_you_mean, distinct, key_of, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -308,15 +308,12 @@ def _sweep_values(spec: ScriptSpec, name: str, raw: Any) -> list[ParamValue]:
     checked = [check_value(spec, spec.params[name], v) for v in raw]
     if not checked:
         raise ValueError(f"The list of values to sweep for {name!r} is empty. Give at least one value.")
-    unique: dict[Any, ParamValue] = {}
-    for v in checked:
-        unique.setdefault(value_key({"v": v}), v)
-    return list(unique.values())
+    return distinct(checked)
 
 
 def _with_nominal(values: list[ParamValue], nominal: ParamValue) -> list[ParamValue]:
     """``values`` with the nominal value included: in order when the list is sorted numbers."""
-    if value_key({"v": nominal}) in {value_key({"v": v}) for v in values}:
+    if key_of(nominal) in {key_of(v) for v in values}:
         return values
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in [*values, nominal])
     if numbers and all(a <= b for a, b in itertools.pairwise(values)):  # type: ignore[operator]

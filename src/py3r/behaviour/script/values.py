@@ -24,6 +24,7 @@ __all__ = [
     "check_value",
     "describe",
     "did_you_mean",
+    "distinct",
     "format_value",
     "is_number",
     "is_scalar",
@@ -42,6 +43,22 @@ def key_of(value: Any) -> tuple[str, Any]:
     if isinstance(value, float) and math.isnan(value):
         return ("float", "nan")
     return (type(value).__name__, value)
+
+
+def distinct(values: Iterable[Any]) -> list[Any]:
+    """``values`` without repeats, in order of first appearance; values are the same when their
+    :func:`key_of` is (``1``, ``1.0`` and ``True`` differ, NaN repeats NaN).
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.values import distinct
+    >>> distinct([1, 1.0, True, 1, float("nan"), float("nan")])
+    [1, 1.0, True, nan]
+    """
+    unique: dict[tuple[str, Any], Any] = {}
+    for value in values:
+        unique.setdefault(key_of(value), value)
+    return list(unique.values())
 
 
 def nfc(name: str) -> str:
