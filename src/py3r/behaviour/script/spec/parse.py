@@ -20,7 +20,8 @@ from .._types import COMPUTED, MISSING, ScriptPath
 from ..values import nfc
 from .meta import comments, description, metadata
 from .model import ImportSpec, OutputSpec, ParamSpec, ScriptSpec, TypeName
-from .notebook import locate, read_notebook
+from .notebook import locate as locate_in
+from .notebook import place, read_notebook
 
 __all__ = ["imported_names", "parse_python", "read_script"]
 
@@ -216,14 +217,14 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
         try:
             tree = ast.parse(source, filename=display)
         except SyntaxError as exc:
-            where = locate(display, cells, exc.lineno or 1)
+            where = locate_in(display, cells, exc.lineno or 1)
             raise SyntaxError(
                 f"Script {where} does not parse: {exc.msg}. Fix the script.",
                 (display, exc.lineno, exc.offset, exc.text, exc.end_lineno, exc.end_offset),
             ) from None
         walker = _Walker()
         walker.visit(tree)
-        spec = _spec_of(walker, source, path, display, lambda line: locate(display, cells, line))
+        spec = _spec_of(walker, source, path, display, cells)
     spec.extra.update(extra)
     return spec
 
@@ -232,10 +233,13 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
 
 
 def _spec_of(
-    walker: _Walker, source: str, path: Path, display: str, locate: Callable[[int], str]
+    walker: _Walker, source: str, path: Path, display: str, cells: list[dict[str, Any]] | None
 ) -> ScriptSpec:
+    def locate(line: int) -> str:  # "pipeline.py, line 3", or "n.ipynb, cell 2 (id …), line 1"
+        return locate_in(display, cells, line)
+
     def at(line: int) -> str:  # "line 3", or "cell 2 (id …), line 1" in a notebook
-        return locate(line)[len(display) + 2 :]
+        return place(cells, line)
 
     params: dict[str, ParamSpec] = {}
     calls: dict[str, ast.Call] = {}
