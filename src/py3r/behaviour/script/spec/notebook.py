@@ -6,9 +6,10 @@ so that messages point where the user edits.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from typing import Any
+
+from .syntax import parse_python
 
 __all__ = ["cell_at", "cell_label", "locate", "place", "read_notebook"]
 
@@ -69,7 +70,7 @@ def read_notebook(path: Path, display: str) -> tuple[str, dict[str, Any]]:
         label = cell_label(index, ident)
         if transform is None:
             try:
-                ast.parse(raw)
+                parse_python(raw)
             except SyntaxError:
                 raise ImportError(
                     f"{display}, {label} uses IPython syntax (magics, ! or ?), which needs IPython: "
