@@ -135,6 +135,11 @@ def _factors(spec: ScriptSpec, params: Any) -> list[Factor]:
 # Options and the sample ----------------------------------------------------------------------------
 def _check_options(mode: str, n: Any, seed: Any, second_order: Any, levels: Any, dims: int) -> int:
     """Check the options of ``mode``; return Morris' number of levels (0 for other modes)."""
+    if n is None:
+        raise ValueError(
+            f"mode={mode!r} needs n=, the size of the design: points (random, lhs), base samples "
+            "(sobol: a power of 2, e.g. n=1024) or trajectories (morris, e.g. n=20)."
+        )
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int (points, base samples or trajectories); got {n!r}.")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
