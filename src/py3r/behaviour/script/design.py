@@ -17,7 +17,16 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._types import ParamValue
-from .plan import Design, Factor, Plan, Point, check_outputs, checked_values, refuse_required_missing
+from .plan import (
+    Design,
+    Factor,
+    Plan,
+    Point,
+    check_outputs,
+    checked_values,
+    refuse_required_missing,
+    salib_problem,
+)
 from .values import check_value, describe, distinct, is_number, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
@@ -261,7 +270,7 @@ def plan_design(
     refuse_required_missing(spec, {**dict.fromkeys(names), **fixed}, not_done="varied", do="vary")
     capture, explicit = check_outputs(spec, outputs)
     seed = secrets.randbelow(2**32) if seed is None else seed
-    problem = {"num_vars": len(factors), "names": names, "bounds": [[f.low, f.high] for f in factors]}
+    problem = salib_problem(factors)
     sample = _sample(mode, problem, n, seed, second_order, morris_levels).tolist()
 
     found: dict[Any, int] = {}

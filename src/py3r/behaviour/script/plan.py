@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -81,6 +81,15 @@ class Factor:
         return self.levels[min(max(math.floor((x - self.low) / width), 0), len(self.levels) - 1)]
 
 
+def salib_problem(factors: Sequence[Factor]) -> dict[str, Any]:
+    """SALib's problem definition of ``factors``: ``num_vars``, ``names`` and ``bounds``, in order."""
+    return {
+        "num_vars": len(factors),
+        "names": [f.name for f in factors],
+        "bounds": [[f.low, f.high] for f in factors],
+    }
+
+
 @dataclass(frozen=True, eq=False)
 class Design:
     """A sampled design: the factors, SALib's sample, and which plan point runs each row.
@@ -125,11 +134,7 @@ class Design:
 
     def problem(self) -> dict[str, Any]:
         """The design as SALib's problem definition (``num_vars``, ``names``, ``bounds``)."""
-        return {
-            "num_vars": len(self.factors),
-            "names": self.names,
-            "bounds": [[f.low, f.high] for f in self.factors],
-        }
+        return salib_problem(self.factors)
 
     def matrix(self) -> np.ndarray:
         """SALib's sample as a float array, one row per design row."""
