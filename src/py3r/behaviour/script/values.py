@@ -25,6 +25,7 @@ __all__ = [
     "describe",
     "did_you_mean",
     "distinct",
+    "fits",
     "format_value",
     "is_number",
     "is_scalar",
@@ -155,6 +156,27 @@ _WANTED = {
 }
 
 
+def fits(kind: str, value: Any) -> bool:
+    """Whether ``value`` has the type a parameter of type ``kind`` takes: an int is also a float's,
+    a bool is no int's; a parameter of no declared type (``"any"``, ``"computed"``) takes any.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.values import fits
+    >>> fits("float", 2), fits("int", 2.0), fits("int", True), fits("any", "x")
+    (True, False, False, True)
+    """
+    if kind in ("any", "computed"):
+        return True
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return kind == "str" and isinstance(value, str)
+
+
 def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
     """Check ``value`` for ``param`` and return it normalised.
 
@@ -205,14 +227,7 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
             f"{describe(value)}, which is not a scalar (bool, int, float, str or None). To try "
             f"several values, sweep them: sensitivity(script, {{{param.name!r}: [...]}})."
         )
-    ok = (
-        kind in ("any", "computed")
-        or (kind == "bool" and isinstance(value, bool))
-        or (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
-        or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
-        or (kind == "str" and isinstance(value, str))
-    )
-    if not ok:
+    if not fits(kind, value):
         hint = f"Pass {_WANTED[kind]}, e.g. {example}."
         if kind == "bool" and isinstance(value, str):
             hint = "Pass True or False without quotes."
