@@ -83,16 +83,29 @@ def _numbers(results: Analysis, output: str | list[str] | None, its: list[Iterat
             )
         return names
     names = [output] if isinstance(output, str) else list(output)
+    _check_numbers(
+        results,
+        names,
+        its,
+        at="at {} point(s) of the design",
+        need="The analysis needs a number at every point.",
+    )
+    return names
+
+
+def _check_numbers(results: Analysis, names: list[str], its: list[Iteration], *, at: str, need: str) -> None:
+    """Refuse a name that is not an output, then an output that is not a finite real number in each
+    of ``its``; the message counts those ``at`` (a format with one ``{}``) and ends with ``need``."""
     for name in names:
         if name not in results.output_names:
             raise ValueError(f"{name!r} is not an output here; outputs: {', '.join(results.output_names)}.")
+    for name in names:
         bad = [it for it in its if not _real(it.outputs.get(name))]
         if bad:
             raise ValueError(
-                f"Output {name!r} is not a finite number at {len(bad)} point(s) of the design, e.g. "
-                f"{bad[0].params}: {bad[0].outputs.get(name)!r}. The analysis needs a number at every point."
+                f"Output {name!r} is not a finite number {at.format(len(bad))}, e.g. "
+                f"{bad[0].params}: {bad[0].outputs.get(name)!r}. {need}"
             )
-    return names
 
 
 def _real(value: Any) -> bool:
@@ -267,19 +280,13 @@ class Analysis:
         wanted = [output, *(ci or ())]
         if ci is not None and len(ci) != 2:
             raise ValueError(f"ci= names two outputs, the lower and upper end of each interval; got {ci!r}.")
-        for name in wanted:
-            if name not in self.output_names:
-                raise ValueError(f"{name!r} is not an output here; outputs: {', '.join(self.output_names)}.")
         done = [it for it in self.iterations if it.ok]
+        # Unknown names first; with no iteration done there is no value to refuse.
+        _check_numbers(
+            self, wanted, done, at="in {} specification(s)", need="A specification curve plots numbers."
+        )
         if not done:
             raise ValueError("No iteration completed, so there is no specification to show.")
-        for name in wanted:
-            bad = [it for it in done if not _real(it.outputs.get(name))]
-            if bad:
-                raise ValueError(
-                    f"Output {name!r} is not a finite number in {len(bad)} specification(s), e.g. "
-                    f"{bad[0].params}: {bad[0].outputs.get(name)!r}. A specification curve plots numbers."
-                )
         params = list(self.param_names)
         nominal = self.nominal or {}
         is_nominal = [
