@@ -238,7 +238,8 @@ class Analysis:
         Every combination of choices a sweep ran (a grid over choices, typically) is one specification
         of the analysis; the table says how much the result depends on them (Simonsohn, Simmons &
         Nelson 2020). The reference sign is that of the nominal specification (every swept parameter
-        at its nominal value), or of the median when the sweep has no nominal point.
+        at its nominal value), or that of the median of all completed specifications when the sweep
+        has no nominal point or the nominal specification's result is 0 (which has no sign).
 
         Parameters
         ----------

@@ -149,6 +149,7 @@ class ScriptResults(Analysis, Display):
             mode=self.mode,
             nominal=self.nominal,
             spec=self._spec,
+            max_memory=None,  # no budget read: the view shares this object's keeper
         )
         view._keeper = self._keeper  # the records stay where they are kept
         view.design, view.interrupted = self.design, self.interrupted

@@ -218,9 +218,6 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
     return spec
 
 
-# Compatibility helpers of the reference API: thin views of the one parse above.
-
-
 def _spec_of(
     walker: _Walker, source: str, path: Path, display: str, cells: list[dict[str, Any]] | None
 ) -> ScriptSpec:
