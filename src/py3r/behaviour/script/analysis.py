@@ -157,6 +157,8 @@ class Analysis:
         param_names: list[str]
         output_names: list[str]
         interrupted: bool
+        _changes: int
+        _analyses: dict[Any, pd.DataFrame]
 
         @property
         def iterations(self) -> list[Iteration]: ...
@@ -180,7 +182,8 @@ class Analysis:
             Morris ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu`` (in units of the output per the whole
             range of the parameter); for random and LHS designs RBD-FAST's ``S1``, ``S1_conf``. The
             ``_conf`` columns are half-widths of 95% bootstrap intervals. An output that does not vary
-            has undefined (NaN) variance-based indices.
+            has undefined (NaN) variance-based indices. The analysis is computed once for the same
+            ``output`` until an iteration is added; each call returns a copy of the table.
 
         Raises
         ------
@@ -199,6 +202,24 @@ class Analysis:
         >>> table.sort_values("ST", ascending=False)["param"].tolist()  # x1 matters most, x3 least
         ['x1', 'x2', 'x3']
         """
+        key = (
+            tuple(output) if isinstance(output, (list, tuple)) else output,
+            self._changes,
+            len(self.iterations),
+            self.interrupted,
+            self.design,  # by identity: a Design compares and hashes as itself
+            tuple(self.output_names),
+        )
+        try:
+            table = self._analyses.get(key)
+        except TypeError:  # outputs given in an unhashable collection: computed, not kept
+            return self._indices(output)
+        if table is None:
+            table = self._analyses[key] = self._indices(output)
+        return table.copy()
+
+    def _indices(self, output: str | list[str] | None) -> pd.DataFrame:
+        """The table :meth:`indices` returns, computed."""
         import numpy as np
         import pandas as pd
 
