@@ -31,10 +31,7 @@ TROUBLESHOOTING = DOCS / "troubleshooting.md"
 #: Raised only for states the code rules out, or for control flow (the command line's exit status).
 NOT_USER_FACING_TYPES = {"AssertionError", "KeyboardInterrupt", "SystemExit"}
 #: Message text of internal checks that the public API makes first, with its own message.
-NOT_USER_FACING_TEXT = {
-    # execute.execute() re-checks timeout=; run() and sensitivity() validate it first.
-    "timeout must be a positive number of seconds; got",
-}
+NOT_USER_FACING_TEXT: set[str] = set()
 #: Variables that hold a part of a message before it is raised, warned or recorded.
 MESSAGE_PARTS = {"message", "problem", "why"}
 #: Literal fragments shorter than this are too generic to look for.

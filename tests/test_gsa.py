@@ -18,6 +18,7 @@ from helpers import EXAMPLE, SCRIPTS, wait_for
 from py3r.behaviour.script import (
     CancelToken,
     Design,
+    Iteration,
     IterationFailedWarning,
     ScriptResults,
     SweepInterruptedWarning,
@@ -269,6 +270,28 @@ def test_outputs_are_chosen_and_checked():
         sr.indices("nope")
     with pytest.raises(ValueError, match="need a sampled design; these results are of mode='grid'"):
         sensitivity(LINEAR, {"a": [0.1, 0.2]}, mode="grid", progress=False).indices()
+
+
+def test_indices_are_computed_once_until_an_iteration_is_added():
+    plan = plan_design(read_script(LINEAR), ["a", "b"], mode="morris", n=4, seed=1)
+    sr = ScriptResults.for_plan(plan)
+    for p in plan.points:  # y = 10a + b, recorded without running anything
+        sr.add(Iteration(p.index, p.key, outputs={"y": 10 * p.key["a"] + p.key["b"]}))
+    first = sr.indices()
+    assert first["mu_star"].tolist() == pytest.approx([10.0, 1.0])
+    (kept,) = sr._analyses.values()  # the memo: one table, never handed out itself
+    assert kept is not first and kept.equals(first)
+    first.loc[0, "mu_star"] = -1.0  # a caller's copy: changing it changes nothing kept
+    second = sr.indices()
+    assert next(iter(sr._analyses.values())) is kept  # not computed again
+    assert second is not kept and second.equals(kept) and second.attrs["method"] == "Morris"
+    assert sr.indices("y").equals(second) and len(sr._analyses) == 2  # another outputs= argument
+    point = plan.points[0]  # the same point recorded again, with another value: the last one counts
+    sr.add(Iteration(point.index, point.key, outputs={"y": 10 * point.key["a"] + point.key["b"] + 5.0}))
+    assert not sr._analyses
+    third = sr.indices()
+    assert next(iter(sr._analyses.values())) is not kept
+    assert not third.equals(second)
 
 
 def test_a_constant_output_has_undefined_variance_indices():

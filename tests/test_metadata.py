@@ -101,6 +101,11 @@ def test_limits_are_read_as_constants(tmp_path):
         ("x = Param(1, name='x', high=2.5)\n", r"is an int; high=2\.5 must be a whole number, or left out"),
         ("x = Param(1, name='x', step=0)\n", r"has step=0; it must be a positive number"),
         ("x = Param(1.0, name='x', low=math.nan)\n", r"has low=math\.nan, which cannot be read"),
+        (
+            "x = Param(1.0, name='x', low=math.inf - math.inf)\n",
+            r"has low=math\.inf - math\.inf, which is NaN; a bound must be a number "
+            r"\(math\.inf for no limit\)",
+        ),
         ("x = Param(1, name='x', low=5, high=1)\n", r"has low=5 above high=1\. Swap them"),
         (
             "x = Param(0, name='x', low=1, high=5)\n",

@@ -72,6 +72,24 @@ def test_bad_notebook_cells_are_named(tmp_path):
         read_script(path)
 
 
+def test_a_notebook_path_with_a_comma_names_cells_in_the_html(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from py3r.behaviour.script import Output, Param\nx = Param(1, name='x')"),
+        nbformat.v4.new_code_cell("z = x\nOutput(z, name='y')"),
+    ]
+    nb.cells[0]["id"], nb.cells[1]["id"] = "first", "second"
+    folder = tmp_path / "runs, old"
+    folder.mkdir()
+    path = folder / "a, b.ipynb"
+    nbformat.write(nb, path)
+    spec = read_script(path)
+    assert spec.where(spec.params["x"].line) == f"{path}, cell 1 (id first), line 2"
+    page = spec._repr_html_()
+    assert "<td>cell 1 (id first), line 2</td>" in page
+    assert "<td>cell 2 (id second), line 2</td>" in page
+
+
 def test_store_key_ignores_outputs_and_execution_counts(tmp_path):
     path = tmp_path / "p.ipynb"
     path.write_text((SCRIPTS / "nb_error_cell3.ipynb").read_text())

@@ -83,16 +83,29 @@ def _numbers(results: Analysis, output: str | list[str] | None, its: list[Iterat
             )
         return names
     names = [output] if isinstance(output, str) else list(output)
+    _check_numbers(
+        results,
+        names,
+        its,
+        at="at {} point(s) of the design",
+        need="The analysis needs a number at every point.",
+    )
+    return names
+
+
+def _check_numbers(results: Analysis, names: list[str], its: list[Iteration], *, at: str, need: str) -> None:
+    """Refuse a name that is not an output, then an output that is not a finite real number in each
+    of ``its``; the message counts those ``at`` (a format with one ``{}``) and ends with ``need``."""
     for name in names:
         if name not in results.output_names:
             raise ValueError(f"{name!r} is not an output here; outputs: {', '.join(results.output_names)}.")
+    for name in names:
         bad = [it for it in its if not _real(it.outputs.get(name))]
         if bad:
             raise ValueError(
-                f"Output {name!r} is not a finite number at {len(bad)} point(s) of the design, e.g. "
-                f"{bad[0].params}: {bad[0].outputs.get(name)!r}. The analysis needs a number at every point."
+                f"Output {name!r} is not a finite number {at.format(len(bad))}, e.g. "
+                f"{bad[0].params}: {bad[0].outputs.get(name)!r}. {need}"
             )
-    return names
 
 
 def _real(value: Any) -> bool:
@@ -144,6 +157,8 @@ class Analysis:
         param_names: list[str]
         output_names: list[str]
         interrupted: bool
+        _changes: int
+        _analyses: dict[Any, pd.DataFrame]
 
         @property
         def iterations(self) -> list[Iteration]: ...
@@ -167,7 +182,8 @@ class Analysis:
             Morris ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu`` (in units of the output per the whole
             range of the parameter); for random and LHS designs RBD-FAST's ``S1``, ``S1_conf``. The
             ``_conf`` columns are half-widths of 95% bootstrap intervals. An output that does not vary
-            has undefined (NaN) variance-based indices.
+            has undefined (NaN) variance-based indices. The analysis is computed once for the same
+            ``output`` until an iteration is added; each call returns a copy of the table.
 
         Raises
         ------
@@ -186,6 +202,24 @@ class Analysis:
         >>> table.sort_values("ST", ascending=False)["param"].tolist()  # x1 matters most, x3 least
         ['x1', 'x2', 'x3']
         """
+        key = (
+            tuple(output) if isinstance(output, (list, tuple)) else output,
+            self._changes,
+            len(self.iterations),
+            self.interrupted,
+            self.design,  # by identity: a Design compares and hashes as itself
+            tuple(self.output_names),
+        )
+        try:
+            table = self._analyses.get(key)
+        except TypeError:  # outputs given in an unhashable collection: computed, not kept
+            return self._indices(output)
+        if table is None:
+            table = self._analyses[key] = self._indices(output)
+        return table.copy()
+
+    def _indices(self, output: str | list[str] | None) -> pd.DataFrame:
+        """The table :meth:`indices` returns, computed."""
         import numpy as np
         import pandas as pd
 
@@ -225,7 +259,8 @@ class Analysis:
         Every combination of choices a sweep ran (a grid over choices, typically) is one specification
         of the analysis; the table says how much the result depends on them (Simonsohn, Simmons &
         Nelson 2020). The reference sign is that of the nominal specification (every swept parameter
-        at its nominal value), or of the median when the sweep has no nominal point.
+        at its nominal value), or that of the median of all completed specifications when the sweep
+        has no nominal point or the nominal specification's result is 0 (which has no sign).
 
         Parameters
         ----------
@@ -267,19 +302,13 @@ class Analysis:
         wanted = [output, *(ci or ())]
         if ci is not None and len(ci) != 2:
             raise ValueError(f"ci= names two outputs, the lower and upper end of each interval; got {ci!r}.")
-        for name in wanted:
-            if name not in self.output_names:
-                raise ValueError(f"{name!r} is not an output here; outputs: {', '.join(self.output_names)}.")
         done = [it for it in self.iterations if it.ok]
+        # Unknown names first; with no iteration done there is no value to refuse.
+        _check_numbers(
+            self, wanted, done, at="in {} specification(s)", need="A specification curve plots numbers."
+        )
         if not done:
             raise ValueError("No iteration completed, so there is no specification to show.")
-        for name in wanted:
-            bad = [it for it in done if not _real(it.outputs.get(name))]
-            if bad:
-                raise ValueError(
-                    f"Output {name!r} is not a finite number in {len(bad)} specification(s), e.g. "
-                    f"{bad[0].params}: {bad[0].outputs.get(name)!r}. A specification curve plots numbers."
-                )
         params = list(self.param_names)
         nominal = self.nominal or {}
         is_nominal = [

@@ -17,8 +17,17 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._types import ParamValue
-from .plan import Design, Factor, Plan, Point, check_outputs, required_missing, unknown_names
-from .values import check_value, describe, is_number, nfc, value_key
+from .plan import (
+    Design,
+    Factor,
+    Plan,
+    Point,
+    check_outputs,
+    checked_values,
+    refuse_required_missing,
+    salib_problem,
+)
+from .values import check_value, describe, distinct, is_number, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
     from .spec import ParamSpec, ScriptSpec
@@ -86,16 +95,13 @@ def _range(spec: ScriptSpec, p: ParamSpec, raw: tuple[Any, ...]) -> Factor:
 
 def _choices(spec: ScriptSpec, p: ParamSpec, raw: Iterable[Any]) -> Factor:
     """The factor of a list of choices for ``p``: each value checked, duplicates dropped."""
-    unique: dict[Any, ParamValue] = {}
-    for v in raw:
-        checked = check_value(spec, p, v)
-        unique.setdefault(value_key({"v": checked}), checked)
+    unique = distinct(check_value(spec, p, v) for v in raw)
     if len(unique) < 2:
         raise ValueError(
-            f"{_where(spec, p)} needs at least two choices to vary; got {list(unique.values())!r}. "
+            f"{_where(spec, p)} needs at least two choices to vary; got {unique!r}. "
             f"To hold it at one value, give it in nominal={{{p.name!r}: ...}} instead."
         )
-    return Factor(p.name, "choice", 0.0, float(len(unique)), tuple(unique.values()))
+    return Factor(p.name, "choice", 0.0, float(len(unique)), tuple(unique))
 
 
 def _factors(spec: ScriptSpec, params: Any) -> list[Factor]:
@@ -138,6 +144,11 @@ def _factors(spec: ScriptSpec, params: Any) -> list[Factor]:
 # Options and the sample ----------------------------------------------------------------------------
 def _check_options(mode: str, n: Any, seed: Any, second_order: Any, levels: Any, dims: int) -> int:
     """Check the options of ``mode``; return Morris' number of levels (0 for other modes)."""
+    if n is None:
+        raise ValueError(
+            f"mode={mode!r} needs n=, the size of the design: points (random, lhs), base samples "
+            "(sobol: a power of 2, e.g. n=1024) or trajectories (morris, e.g. n=20)."
+        )
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int (points, base samples or trajectories); got {n!r}.")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
@@ -255,23 +266,11 @@ def plan_design(
     factors = _factors(spec, params)
     names = [f.name for f in factors]
     morris_levels = _check_options(mode, n, seed, second_order, levels, len(factors))
-    nominal = {nfc(n): v for n, v in (nominal or {}).items()}
-    unknown_names(spec, nominal, "Nominal parameter")
-    both = [name for name in nominal if name in names]
-    if both:
-        raise ValueError(
-            f"{both[0]!r} is both varied and given a nominal value; a sampled design has no nominal "
-            "point. Vary it, or hold it at its nominal value: not both."
-        )
-    fixed = {name: check_value(spec, spec.params[name], v) for name, v in nominal.items()}
-    for p in required_missing(spec, {**dict.fromkeys(names), **fixed}):
-        raise ValueError(
-            f"Required parameter {p.name!r} of {spec.where(p.line)} is not varied and has no value in "
-            f"nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or vary it."
-        )
+    fixed = checked_values(spec, nominal, "Nominal parameter", varied=names)
+    refuse_required_missing(spec, {**dict.fromkeys(names), **fixed}, not_done="varied", do="vary")
     capture, explicit = check_outputs(spec, outputs)
     seed = secrets.randbelow(2**32) if seed is None else seed
-    problem = {"num_vars": len(factors), "names": names, "bounds": [[f.low, f.high] for f in factors]}
+    problem = salib_problem(factors)
     sample = _sample(mode, problem, n, seed, second_order, morris_levels).tolist()
 
     found: dict[Any, int] = {}

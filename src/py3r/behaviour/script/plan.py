@@ -10,16 +10,15 @@ the nominal values of the others.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._types import ParamValue
 from .spec import ParamSpec, ScriptSpec
-from .values import check_value, describe, nfc, value_key
+from .values import check_value, describe, did_you_mean, distinct, key_of, nfc, unknown_names, value_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,6 +81,15 @@ class Factor:
         return self.levels[min(max(math.floor((x - self.low) / width), 0), len(self.levels) - 1)]
 
 
+def salib_problem(factors: Sequence[Factor]) -> dict[str, Any]:
+    """SALib's problem definition of ``factors``: ``num_vars``, ``names`` and ``bounds``, in order."""
+    return {
+        "num_vars": len(factors),
+        "names": [f.name for f in factors],
+        "bounds": [[f.low, f.high] for f in factors],
+    }
+
+
 @dataclass(frozen=True, eq=False)
 class Design:
     """A sampled design: the factors, SALib's sample, and which plan point runs each row.
@@ -126,11 +134,7 @@ class Design:
 
     def problem(self) -> dict[str, Any]:
         """The design as SALib's problem definition (``num_vars``, ``names``, ``bounds``)."""
-        return {
-            "num_vars": len(self.factors),
-            "names": self.names,
-            "bounds": [[f.low, f.high] for f in self.factors],
-        }
+        return salib_problem(self.factors)
 
     def matrix(self) -> np.ndarray:
         """SALib's sample as a float array, one row per design row."""
@@ -176,17 +180,6 @@ class Plan:
     design: Design | None = None
 
 
-def unknown_names(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
-    for name in names:
-        if name not in spec.params:
-            close = difflib.get_close_matches(name, spec.params, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(spec.params) or "none"
-            raise ValueError(
-                f"{what} {name!r} not found in script {spec.display_path}.{hint} Its parameters are: {known}."
-            )
-
-
 def check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tuple[tuple[str, ...], bool]:
     if outputs is None:
         return tuple(spec.outputs), False
@@ -197,10 +190,8 @@ def check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tupl
         raise ValueError("outputs= is an empty list. Name at least one output, or leave it out for all.")
     for name in wanted:
         if name not in spec.outputs:
-            close = difflib.get_close_matches(name, spec.outputs, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"Output {name!r} not found in script {spec.display_path}.{hint} "
+                f"Output {name!r} not found in script {spec.display_path}.{did_you_mean(name, spec.outputs)} "
                 f"Its outputs are: {', '.join(spec.outputs) or 'none'}."
             )
     # Source order, so that "the last requested output" is well defined.
@@ -209,6 +200,55 @@ def check_outputs(spec: ScriptSpec, outputs: Iterable[str] | str | None) -> tupl
 
 def required_missing(spec: ScriptSpec, have: Mapping[str, Any]) -> list[ParamSpec]:
     return [p for p in spec.params.values() if p.required and p.name not in have]
+
+
+def refuse_required_missing(spec: ScriptSpec, have: Mapping[str, Any], *, not_done: str, do: str) -> None:
+    """Refuse the first required parameter not in ``have``, neither ``not_done`` (``"being swept"``,
+    ``"varied"``) nor given in nominal; the message says to ``do`` (``"sweep"``, ``"vary"``) it."""
+    for p in required_missing(spec, have):
+        raise ValueError(
+            f"Required parameter {p.name!r} of {spec.where(p.line)} is not {not_done} and has no value "
+            f"in nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or {do} it."
+        )
+
+
+def checked_values(
+    spec: ScriptSpec, values: Mapping[str, Any] | None, what: str, *, varied: Iterable[str] = ()
+) -> dict[str, ParamValue]:
+    """``values`` with their names in Unicode normal form C, unknown names refused, each value checked.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script.
+    values : dict or None
+        Values by parameter name (None for none).
+    what : str
+        How messages name them: ``"Parameter"``, ``"Nominal parameter"``.
+    varied : iterable of str, optional
+        The parameters a sampled design varies: one of them given a value here is refused (before
+        any value is checked), since a sampled design has no nominal point.
+
+    Returns
+    -------
+    dict
+        The checked values (:func:`~py3r.behaviour.script.values.check_value`), in the order given.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an unknown name, a name also in ``varied``, or a value the parameter does not take.
+    """
+    named = {nfc(n): v for n, v in (values or {}).items()}
+    unknown_names(spec, named, what)
+    varied = set(varied)
+    both = [name for name in named if name in varied]
+    if both:
+        raise ValueError(
+            f"{both[0]!r} is both varied and given a nominal value; a sampled design has no nominal "
+            "point. Vary it, or hold it at its nominal value: not both."
+        )
+    return {n: check_value(spec, spec.params[n], v) for n, v in named.items()}
 
 
 def plan_run(
@@ -251,9 +291,7 @@ def plan_run(
     """
     if params is not None and not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of parameter values; got {describe(params)}.")
-    params = {nfc(n): v for n, v in (params or {}).items()}
-    unknown_names(spec, params, "Parameter")
-    values = {n: check_value(spec, spec.params[n], v) for n, v in params.items()}
+    values = checked_values(spec, params, "Parameter")
     missing = required_missing(spec, values)
     if missing:
         listed = ", ".join(f"{p.name!r} ({spec.where(p.line)})" for p in missing)
@@ -275,15 +313,12 @@ def _sweep_values(spec: ScriptSpec, name: str, raw: Any) -> list[ParamValue]:
     checked = [check_value(spec, spec.params[name], v) for v in raw]
     if not checked:
         raise ValueError(f"The list of values to sweep for {name!r} is empty. Give at least one value.")
-    unique: dict[Any, ParamValue] = {}
-    for v in checked:
-        unique.setdefault(value_key({"v": v}), v)
-    return list(unique.values())
+    return distinct(checked)
 
 
 def _with_nominal(values: list[ParamValue], nominal: ParamValue) -> list[ParamValue]:
     """``values`` with the nominal value included: in order when the list is sorted numbers."""
-    if value_key({"v": nominal}) in {value_key({"v": v}) for v in values}:
+    if key_of(nominal) in {key_of(v) for v in values}:
         return values
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in [*values, nominal])
     if numbers and all(a <= b for a, b in itertools.pairwise(values)):  # type: ignore[operator]
@@ -340,10 +375,8 @@ def plan_sweep(
             f"got {describe(params)}."
         )
     params = {nfc(n): v for n, v in params.items()}
-    nominal = {nfc(n): v for n, v in (nominal or {}).items()}
     unknown_names(spec, params, "Swept parameter")
-    unknown_names(spec, nominal, "Nominal parameter")
-    fixed = {n: check_value(spec, spec.params[n], v) for n, v in nominal.items()}
+    fixed = checked_values(spec, nominal, "Nominal parameter")
     swept: dict[str, list[ParamValue]] = {}
     centre: dict[str, ParamValue] = {}
     for name, raw in params.items():
@@ -361,11 +394,7 @@ def plan_sweep(
                 f"Give one: nominal={{{name!r}: {values[0]!r}}}, or use mode='grid'."
             )
         swept[name] = _with_nominal(values, centre[name]) if name in centre else values
-    for p in required_missing(spec, {**swept, **fixed}):
-        raise ValueError(
-            f"Required parameter {p.name!r} of {spec.where(p.line)} is not being swept and has no value "
-            f"in nominal (it has no default). Give it one: nominal={{{p.name!r}: ...}}, or sweep it."
-        )
+    refuse_required_missing(spec, {**swept, **fixed}, not_done="being swept", do="sweep")
     capture, explicit = check_outputs(spec, outputs)
     base = {n: v for n, v in fixed.items() if n not in swept}
 

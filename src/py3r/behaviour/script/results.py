@@ -102,6 +102,9 @@ class ScriptResults(Analysis, Display):
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
         self._keeper = Keeper(resolve_max_memory(max_memory), label=script)
+        #: Bumped by every add(): what the memoised analyses (Analysis.indices) are keyed on.
+        self._changes = 0
+        self._analyses: dict[Any, pd.DataFrame] = {}
 
     # Building ------------------------------------------------------------------------------
     @classmethod
@@ -124,9 +127,10 @@ class ScriptResults(Analysis, Display):
         order they finish in. Its large outputs are kept on disk once the outputs in memory reach
         :attr:`max_memory`."""
         self._keeper.keep(iteration.outputs)
-        keys = [it.index for it in self._iterations]
-        self._iterations.insert(bisect.bisect_right(keys, iteration.index), iteration)
+        bisect.insort(self._iterations, iteration, key=lambda it: it.index)  # after equal indices
         self._by_key[value_key(iteration.params)] = iteration
+        self._changes += 1
+        self._analyses.clear()
 
     def ran(self) -> ScriptResults:
         """These results without the iterations a cancelled call never ran to the end.
@@ -150,6 +154,7 @@ class ScriptResults(Analysis, Display):
             mode=self.mode,
             nominal=self.nominal,
             spec=self._spec,
+            max_memory=None,  # no budget read: the view shares this object's keeper
         )
         view._keeper = self._keeper  # the records stay where they are kept
         view.design, view.interrupted = self.design, self.interrupted

@@ -97,7 +97,7 @@ def _read(script_path: ScriptPath) -> ScriptSpec:
     return spec
 
 
-def workers_of(workers: int) -> int:
+def _workers_of(workers: int) -> int:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers == 0 or workers < -1:
         raise ValueError(f"workers must be a positive int or -1 (all cores); got {workers!r}.")
     return os.cpu_count() or 1 if workers == -1 else workers
@@ -151,7 +151,8 @@ def execute_plan(
     Parameters
     ----------
     plan : Plan
-        From :func:`~py3r.behaviour.script.plan_run` or :func:`~py3r.behaviour.script.plan_sweep`.
+        From :func:`~py3r.behaviour.script.plan_run`, :func:`~py3r.behaviour.script.plan_sweep` or
+        :func:`~py3r.behaviour.script.plan_design`.
     engine, workers, timeout, progress, cancel, cache, retry_failed, executor, max_memory
         As for :func:`sensitivity`. ``executor`` may also be a Dask scheduler address (a str):
         a client is connected for the call and closed after it.
@@ -178,7 +179,7 @@ def execute_plan(
     from .store.lookup import lookup
 
     timeout = _timeout(timeout)
-    workers = workers_of(workers)
+    workers = _workers_of(workers)
     budget = resolve_max_memory(max_memory)
     store = open_store(cache)
     results = ScriptResults.for_plan(plan, max_memory=budget)
@@ -436,16 +437,11 @@ def sensitivity(
     spec = _read(script_path)
     sampled = (n, seed, second_order, levels) != (None, None, False, None)
     if mode in SAMPLED_MODES:
-        if n is None:
-            raise ValueError(
-                f"mode={mode!r} needs n=, the size of the design: points (random, lhs), base samples "
-                "(sobol: a power of 2, e.g. n=1024) or trajectories (morris, e.g. n=20)."
-            )
         plan = plan_design(
             spec,
             params,
             mode=mode,
-            n=n,
+            n=n,  # type: ignore[arg-type]  # plan_design refuses None, asking for n=
             seed=seed,
             second_order=second_order,
             levels=levels,

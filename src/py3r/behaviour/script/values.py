@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._types import SCALAR_TYPES, ParamValue
@@ -23,6 +23,9 @@ __all__ = [
     "as_python",
     "check_value",
     "describe",
+    "did_you_mean",
+    "distinct",
+    "fits",
     "format_value",
     "is_number",
     "is_scalar",
@@ -30,6 +33,7 @@ __all__ = [
     "nfc",
     "parse_value",
     "split_names",
+    "unknown_names",
     "value_key",
 ]
 
@@ -40,6 +44,22 @@ def key_of(value: Any) -> tuple[str, Any]:
     if isinstance(value, float) and math.isnan(value):
         return ("float", "nan")
     return (type(value).__name__, value)
+
+
+def distinct(values: Iterable[Any]) -> list[Any]:
+    """``values`` without repeats, in order of first appearance; values are the same when their
+    :func:`key_of` is (``1``, ``1.0`` and ``True`` differ, NaN repeats NaN).
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.values import distinct
+    >>> distinct([1, 1.0, True, 1, float("nan"), float("nan")])
+    [1, 1.0, True, nan]
+    """
+    unique: dict[tuple[str, Any], Any] = {}
+    for value in values:
+        unique.setdefault(key_of(value), value)
+    return list(unique.values())
 
 
 def nfc(name: str) -> str:
@@ -136,6 +156,27 @@ _WANTED = {
 }
 
 
+def fits(kind: str, value: Any) -> bool:
+    """Whether ``value`` has the type a parameter of type ``kind`` takes: an int is also a float's,
+    a bool is no int's; a parameter of no declared type (``"any"``, ``"computed"``) takes any.
+
+    Examples
+    --------
+    >>> from py3r.behaviour.script.values import fits
+    >>> fits("float", 2), fits("int", 2.0), fits("int", True), fits("any", "x")
+    (True, False, False, True)
+    """
+    if kind in ("any", "computed"):
+        return True
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return kind == "str" and isinstance(value, str)
+
+
 def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
     """Check ``value`` for ``param`` and return it normalised.
 
@@ -186,14 +227,7 @@ def check_value(spec: ScriptSpec, param: ParamSpec, value: Any) -> ParamValue:
             f"{describe(value)}, which is not a scalar (bool, int, float, str or None). To try "
             f"several values, sweep them: sensitivity(script, {{{param.name!r}: [...]}})."
         )
-    ok = (
-        kind in ("any", "computed")
-        or (kind == "bool" and isinstance(value, bool))
-        or (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
-        or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
-        or (kind == "str" and isinstance(value, str))
-    )
-    if not ok:
+    if not fits(kind, value):
         hint = f"Pass {_WANTED[kind]}, e.g. {example}."
         if kind == "bool" and isinstance(value, str):
             hint = "Pass True or False without quotes."
@@ -242,6 +276,41 @@ def _base_type(value: Any) -> Any:
     return value
 
 
+# Names -------------------------------------------------------------------------------------------
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the known name closest to ``name``; empty when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_names(spec: ScriptSpec, names: Iterable[str], what: str) -> None:
+    """Refuse the first of ``names`` that is no parameter of ``spec``.
+
+    Parameters
+    ----------
+    spec : ScriptSpec
+        The script.
+    names : iterable of str
+        The names given (in Unicode normal form C, :func:`nfc`).
+    what : str
+        How the message names them: ``"Parameter"``, ``"Swept parameter"``, ...
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a parameter, with the closest one and the list of parameters.
+    """
+    for name in names:
+        if name not in spec.params:
+            known = ", ".join(spec.params) or "none"
+            raise ValueError(
+                f"{what} {name!r} not found in script {spec.display_path}.{did_you_mean(name, spec.params)} "
+                f"Its parameters are: {known}."
+            )
+
+
 # Reading values from text ------------------------------------------------------------------------
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -278,15 +347,10 @@ def parse_value(spec: ScriptSpec, name: str, text: str) -> ParamValue:
     (False, 3.0)
     """
     name = nfc(name)
-    if name not in spec.params:
-        import difflib
-
-        known = ", ".join(spec.params) or "none"
-        close = difflib.get_close_matches(name, spec.params, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UsageError(
-            f"Parameter {name!r} not found in script {spec.display_path}.{hint} Its parameters are: {known}."
-        )
+    try:
+        unknown_names(spec, [name], "Parameter")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     param = spec.params[name]
     kind = param.type
     value: Any

@@ -20,6 +20,7 @@ from typing import Any
 
 from .._types import COMPUTED, MISSING
 from ..param import limits_text, within
+from ..values import fits, is_number
 
 __all__ = ["METADATA", "comments", "constant", "metadata"]
 
@@ -46,13 +47,9 @@ class _NotConstant(ValueError):
     """An expression that is not a constant this module can read; the message says why."""
 
 
-def _real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _number(node: ast.expr) -> int | float:
     if isinstance(node, ast.Constant):
-        if _real(node.value):
+        if is_number(node.value):
             return node.value  # type: ignore[return-value]
         raise _NotConstant(f"{node.value!r} is not a number")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -169,24 +166,16 @@ def description(
 # Reading and checking the metadata of one call ---------------------------------------------------
 def _fits(kind: str, value: Any) -> Any:
     """``value`` as a value of a parameter of type ``kind``, or ``MISMATCH``."""
-    if kind in ("any", "computed"):
-        return value
-    if kind == "float" and _real(value):
-        return float(value)
-    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind == "bool" and isinstance(value, bool):
-        return value
-    if kind == "str" and isinstance(value, str):
-        return value
-    return _MISMATCH
+    if not fits(kind, value):
+        return _MISMATCH
+    return float(value) if kind == "float" else value
 
 
 _MISMATCH = object()
 
 
 def _key(value: Any) -> tuple[str, Any]:
-    if _real(value):
+    if is_number(value):
         return ("number", "nan" if value != value else value)
     return (type(value).__name__, value)
 
@@ -217,8 +206,13 @@ def metadata(name: str, call: ast.Call, kind: str, default: Any, where: str) -> 
                 f"{head} is a {kind}; {arg}= applies only to int and float parameters. "
                 "Use choices=[...] to list the values allowed."
             )
-        if value != value or (arg == "step" and (math.isinf(value) or value <= 0)):
+        if arg == "step" and (value != value or math.isinf(value) or value <= 0):
             raise ValueError(f"{head} has {arg}={text}; it must be a positive number (or leave it out).")
+        if value != value:
+            raise ValueError(
+                f"{head} has {arg}={text}, which is NaN; a bound must be a number (math.inf for no "
+                "limit), or left out."
+            )
         if kind == "int" and not isinstance(value, int):
             raise ValueError(f"{head} is an int; {arg}={text} must be a whole number, or left out.")
         if kind == "float":

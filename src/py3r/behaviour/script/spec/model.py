@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._types import COMPUTED, MISSING
-from .notebook import cell_at, locate
+from .notebook import cell_at, cell_label, locate, place
 
 __all__ = ["ImportSpec", "OutputSpec", "ParamSpec", "ScriptSpec", "TypeName"]
 
@@ -197,7 +197,7 @@ class ScriptSpec:
         if not cells:
             return None
         cell, _ = cell_at(cells, line)
-        return f"cell {cell['index']}" + (f" (id {cell['id']})" if cell.get("id") else "")
+        return cell_label(cell["index"], cell.get("id"))
 
     def reference_text(self) -> str:
         """The layout :func:`inspect` prints: the reference's columns, then limits and description."""
@@ -239,7 +239,8 @@ class ScriptSpec:
         p.text(self.reference_text())
 
     def _line(self, line: int) -> str:
-        return self.where(line).split(", ", 1)[1] if self.extra.get("cells") else str(line)
+        cells = self.extra.get("cells")
+        return place(cells, line) if cells else str(line)
 
     def _repr_html_(self) -> str:
         esc = html.escape

@@ -6,11 +6,12 @@ so that messages point where the user edits.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cell_at", "locate", "read_notebook"]
+from .syntax import parse_python
+
+__all__ = ["cell_at", "cell_label", "locate", "place", "read_notebook"]
 
 
 def cell_at(cells: list[dict[str, Any]], line: int) -> tuple[dict[str, Any], int]:
@@ -21,12 +22,22 @@ def cell_at(cells: list[dict[str, Any]], line: int) -> tuple[dict[str, Any], int
     return cells[-1], line - cells[-1]["start"] + 1
 
 
-def locate(display: str, cells: list[dict[str, Any]] | None, line: int) -> str:
+def cell_label(index: int, ident: str | None) -> str:
+    """``'cell 3 (id a0bab6a4)'``: a cell by its position among all cells, with its id where it has one."""
+    return f"cell {index}" + (f" (id {ident})" if ident else "")
+
+
+def place(cells: list[dict[str, Any]] | None, line: int) -> str:
+    """Combined line ``line`` without the file: ``'line 12'``, or ``'cell 3 (id …), line 2'`` (a notebook)."""
     if not cells:
-        return f"{display}, line {line}"
+        return f"line {line}"
     cell, within = cell_at(cells, line)
-    ident = f" (id {cell['id']})" if cell.get("id") else ""
-    return f"{display}, cell {cell['index']}{ident}, line {within}"
+    return f"{cell_label(cell['index'], cell.get('id'))}, line {within}"
+
+
+def locate(display: str, cells: list[dict[str, Any]] | None, line: int) -> str:
+    """``'pipeline.py, line 12'``, or ``'pipeline.ipynb, cell 3 (id …), line 2'``: a place in a file."""
+    return f"{display}, {place(cells, line)}"
 
 
 def read_notebook(path: Path, display: str) -> tuple[str, dict[str, Any]]:
@@ -56,10 +67,10 @@ def read_notebook(path: Path, display: str) -> tuple[str, dict[str, Any]]:
             continue
         raw = cell.source if cell.source.endswith("\n") else cell.source + "\n"
         ident = cell.get("id")
-        label = f"cell {index}" + (f" (id {ident})" if ident else "")
+        label = cell_label(index, ident)
         if transform is None:
             try:
-                ast.parse(raw)
+                parse_python(raw)
             except SyntaxError:
                 raise ImportError(
                     f"{display}, {label} uses IPython syntax (magics, ! or ?), which needs IPython: "

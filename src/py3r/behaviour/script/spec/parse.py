@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,22 +19,14 @@ from .._types import COMPUTED, MISSING, ScriptPath
 from ..values import nfc
 from .meta import comments, description, metadata
 from .model import ImportSpec, OutputSpec, ParamSpec, ScriptSpec, TypeName
-from .notebook import locate, read_notebook
+from .notebook import locate as locate_in
+from .notebook import place, read_notebook
+from .syntax import parse_python
 
-__all__ = ["imported_names", "parse_python", "read_script"]
-
-#: CPython 3.11's AST conversion is not safe in several threads at once ("AST constructor recursion
-#: depth mismatch"); parses run one at a time (they take a millisecond).
-_AST_LOCK = threading.Lock()
+__all__ = ["imported_names", "read_script"]
 
 _PACKAGE = "py3r.behaviour.script"
 _ANNOTATION_MODULES = (_PACKAGE, f"{_PACKAGE}.param")
-
-
-def parse_python(source: str, filename: str = "<unknown>") -> ast.Module:
-    """``ast.parse``, one thread at a time (the only way this library parses Python source)."""
-    with _AST_LOCK:
-        return ast.parse(source, filename=filename)
 
 
 def imported_names(source: str) -> tuple[str, ...]:
@@ -212,30 +203,29 @@ def read_script(script_path: ScriptPath, *, source: str | None = None) -> Script
             raise ValueError(f"Script {display!r} is not UTF-8 text: {exc}.") from exc
     path = path.resolve()
     cells = extra.get("cells")
-    with _AST_LOCK:
-        try:
-            tree = ast.parse(source, filename=display)
-        except SyntaxError as exc:
-            where = locate(display, cells, exc.lineno or 1)
-            raise SyntaxError(
-                f"Script {where} does not parse: {exc.msg}. Fix the script.",
-                (display, exc.lineno, exc.offset, exc.text, exc.end_lineno, exc.end_offset),
-            ) from None
-        walker = _Walker()
-        walker.visit(tree)
-        spec = _spec_of(walker, source, path, display, lambda line: locate(display, cells, line))
+    try:
+        tree = parse_python(source, filename=display)
+    except SyntaxError as exc:
+        where = locate_in(display, cells, exc.lineno or 1)
+        raise SyntaxError(
+            f"Script {where} does not parse: {exc.msg}. Fix the script.",
+            (display, exc.lineno, exc.offset, exc.text, exc.end_lineno, exc.end_offset),
+        ) from None
+    walker = _Walker()
+    walker.visit(tree)
+    spec = _spec_of(walker, source, path, display, cells)
     spec.extra.update(extra)
     return spec
 
 
-# Compatibility helpers of the reference API: thin views of the one parse above.
-
-
 def _spec_of(
-    walker: _Walker, source: str, path: Path, display: str, locate: Callable[[int], str]
+    walker: _Walker, source: str, path: Path, display: str, cells: list[dict[str, Any]] | None
 ) -> ScriptSpec:
+    def locate(line: int) -> str:  # "pipeline.py, line 3", or "n.ipynb, cell 2 (id …), line 1"
+        return locate_in(display, cells, line)
+
     def at(line: int) -> str:  # "line 3", or "cell 2 (id …), line 1" in a notebook
-        return locate(line)[len(display) + 2 :]
+        return place(cells, line)
 
     params: dict[str, ParamSpec] = {}
     calls: dict[str, ast.Call] = {}
