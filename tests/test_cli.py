@@ -416,7 +416,9 @@ def test_sigterm_and_sighup_stop_a_sweep_like_ctrl_c(tmp_path, sig, status):
     csv = pd.read_csv(tmp_path / "out.csv")
     assert csv["status"].tolist() == ["ok", "ok", "cancelled", "cancelled"]
     stored = cli("history", SCRIPTS / "slow_steps.py", "--store", tmp_path / "store")
-    assert [line.split()[0] for line in stored.stdout.splitlines()[1:]] == ["0", "1"]
+    # Kept in the store: which points, not in which order they were stored (a point whose worker
+    # could not start in time is run again after the next one).
+    assert sorted(line.split()[0] for line in stored.stdout.splitlines()[1:]) == ["0", "1"]
 
 
 def test_more_ctrl_c_while_stopping_still_print_what_is_done(tmp_path):
