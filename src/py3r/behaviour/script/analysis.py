@@ -157,7 +157,6 @@ class Analysis:
         param_names: list[str]
         output_names: list[str]
         interrupted: bool
-        _changes: int
         _analyses: dict[Any, pd.DataFrame]
 
         @property
@@ -204,8 +203,6 @@ class Analysis:
         """
         key = (
             tuple(output) if isinstance(output, (list, tuple)) else output,
-            self._changes,
-            len(self.iterations),
             self.interrupted,
             self.design,  # by identity: a Design compares and hashes as itself
             tuple(self.output_names),

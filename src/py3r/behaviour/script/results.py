@@ -102,8 +102,7 @@ class ScriptResults(Analysis, Display):
         self._iterations: list[Iteration] = []
         self._by_key: dict[Any, Iteration] = {}
         self._keeper = Keeper(resolve_max_memory(max_memory), label=script)
-        #: Bumped by every add(): what the memoised analyses (Analysis.indices) are keyed on.
-        self._changes = 0
+        #: The analyses Analysis.indices computed, until add() changes what they were computed from.
         self._analyses: dict[Any, pd.DataFrame] = {}
 
     # Building ------------------------------------------------------------------------------
@@ -129,7 +128,6 @@ class ScriptResults(Analysis, Display):
         self._keeper.keep(iteration.outputs)
         bisect.insort(self._iterations, iteration, key=lambda it: it.index)  # after equal indices
         self._by_key[value_key(iteration.params)] = iteration
-        self._changes += 1
         self._analyses.clear()
 
     def ran(self) -> ScriptResults:
