@@ -10,7 +10,8 @@ measured in this one run, on this machine. Targets (from the outputs issue):
 
 For each size, a script makes a float64 array and outputs it; the same script outputting only a
 number is the script's own work. Overhead = run() with the array out - run() with the number out
-(medians of 3). The caller's peak growth is read from /proc/self/status (VmHWM, reset through
+(medians of 3, of 21 for outputs of 10 MiB or less, whose few milliseconds the machine's noise
+would otherwise swamp). The caller's peak growth is read from /proc/self/status (VmHWM, reset through
 /proc/self/clear_refs before each measurement) after the caller has read a value on every page of
 the output, so an output that merely sits mapped and untouched would not look free. For the sweep,
 the peak is read right after it, and again after every output was read back the same way (the
@@ -84,18 +85,19 @@ def median_time(fn: Callable[[], object], n: int = 3) -> float:
     return statistics.median(times)
 
 
-def pickle_round_trip(n: int) -> float:
-    """The in-process pickle.dumps + pickle.loads of the same array (median of 3)."""
+def pickle_round_trip(n: int, repeats: int) -> float:
+    """The in-process pickle.dumps + pickle.loads of the same array (median of ``repeats``)."""
     a = np.full(n, 1.0)
-    return median_time(lambda: pickle.loads(pickle.dumps(a, protocol=pickle.HIGHEST_PROTOCOL)))
+    return median_time(lambda: pickle.loads(pickle.dumps(a, protocol=pickle.HIGHEST_PROTOCOL)), repeats)
 
 
 def one_output(script: Path, mib: int) -> tuple[float, float, int]:
     n = mib * MIB // 8
+    repeats = 21 if mib <= 10 else 3
     run(script, {"n": n, "whole": False})  # warm worker up, numpy imported
-    own = median_time(lambda: run(script, {"n": n, "whole": False}))
-    moved = median_time(lambda: run(script, {"n": n}))
-    round_trip = pickle_round_trip(n)
+    own = median_time(lambda: run(script, {"n": n, "whole": False}), repeats)
+    moved = median_time(lambda: run(script, {"n": n}), repeats)
+    round_trip = pickle_round_trip(n, repeats)
     start = reset_peak()
     sr = run(script, {"n": n, "fill": 2.0})
     out = sr[{"n": n, "fill": 2.0}]["a"]
