@@ -23,6 +23,12 @@ from py3r.behaviour.script import (
 from py3r.behaviour.script._engine.fork import MAX_WORKERS, POOL
 
 
+def _marked(started):
+    """The iterations of wait_for_release.py that have marked their start: a marker is complete
+    once renamed from its ``.tmp`` name."""
+    return sorted(name for name in os.listdir(started) if not name.endswith(".tmp"))
+
+
 def test_a_worker_with_running_iterations_is_never_evicted(tmp_path):
     """A sweep's warm worker stays while other folders' scripts need more workers than are kept."""
     (tmp_path / "sweep").mkdir()
@@ -45,8 +51,8 @@ def test_a_worker_with_running_iterations_is_never_evicted(tmp_path):
     thread = threading.Thread(target=sweep)
     thread.start()
     try:
-        wait_for(lambda: len(os.listdir(started)) >= 2, timeout=60, what="two running iterations")
-        child = int((started / os.listdir(started)[0]).read_text())
+        wait_for(lambda: len(_marked(started)) >= 2, timeout=60, what="two running iterations")
+        child = int((started / _marked(started)[0]).read_text())
         worker = _parent(child)
         for other in others:  # each needs a worker of its own: one more than are kept
             assert run(other, engine="fork").iterations[0].ok
@@ -75,8 +81,8 @@ def test_the_pool_grows_past_its_limit_while_every_worker_is_busy(tmp_path):
     for t in threads:
         t.start()
     try:
-        wait_for(lambda: len(os.listdir(started)) == MAX_WORKERS + 1, timeout=60, what="every script to run")
-        busy = {_parent(int((started / name).read_text())) for name in os.listdir(started)}
+        wait_for(lambda: len(_marked(started)) == MAX_WORKERS + 1, timeout=60, what="every script to run")
+        busy = {_parent(int((started / name).read_text())) for name in _marked(started)}
         assert len(busy) == MAX_WORKERS + 1 and busy <= set(POOL.pids())
     finally:
         release.touch()
