@@ -236,24 +236,19 @@ def test_a_call_that_gives_up_on_a_starting_worker_leaves_it_to_another_waiting_
 
 
 def test_a_process_that_cannot_be_started_leaves_no_file_open(tmp_path, monkeypatch):
-    """When Popen fails (no such interpreter, out of processes), the job's files are closed, not leaked."""
+    """When Popen fails (no such interpreter, out of processes), the task file, the log files and
+    both ends of the result channel are closed, not leaked."""
     from py3r.behaviour.script._engine.subprocess import SubprocessEngine
     from py3r.behaviour.script._worker.protocol import Task
-
-    engine = SubprocessEngine()
-    made: list = []
-    real_files = engine.files
-
-    def files(task):
-        made.extend(real_files(task))
-        return tuple(made)
 
     def refuse(*args, **kwargs):
         raise OSError("no processes left")
 
-    monkeypatch.setattr(engine, "files", files)
-    monkeypatch.setattr(subprocess, "Popen", refuse)
+    engine = SubprocessEngine()
     task = Task(str(tmp_path / "s.py"), "x = 1\n", {}, None, False, str(tmp_path), dict(os.environ))
+    engine.start(task).close()  # the lifeline's descriptor is made once, on the first start
+    before = sorted(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(subprocess, "Popen", refuse)
     with pytest.raises(OSError, match="no processes left"):
         engine.start(task)
-    assert len(made) == 3 and all(f.closed for f in made)
+    assert sorted(os.listdir("/proc/self/fd")) == before

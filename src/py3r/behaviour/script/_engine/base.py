@@ -18,6 +18,7 @@ import socket
 import sys
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, ClassVar
 
@@ -150,10 +151,47 @@ class Engine(ABC):
         """Start one iteration; must not block on the script."""
 
     @staticmethod
-    def files(task: Task) -> tuple[IO[bytes], IO[bytes], IO[bytes]]:
-        """Anonymous files for the task, stdout and stderr (never pipes: those deadlock)."""
-        task_file = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the job, closed by it)
-        pickle.dump(task, task_file, protocol=pickle.HIGHEST_PROTOCOL)
-        task_file.flush()
-        task_file.seek(0)
-        return task_file, tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    @contextlib.contextmanager
+    def handoff(task: Task) -> Iterator[Handoff]:
+        """What an iteration is started with; the iteration's side is closed when the block ends.
+
+        Yields a :class:`Handoff`: the pickled task in an anonymous file, anonymous files for stdout
+        and stderr (never pipes: those deadlock) and a :func:`channel`. Whatever happens, the task
+        file and the iteration's end of the channel are closed when the block ends (the process
+        has its own copies by then); if the block raises, the owner's side is closed too, so a
+        failed start leaks nothing.
+        """
+        task_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+        try:
+            pickle.dump(task, task_file, protocol=pickle.HIGHEST_PROTOCOL)
+            task_file.flush()
+            task_file.seek(0)
+            out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 (the job's)
+            read_fd, write_fd = channel()
+        except BaseException:
+            task_file.close()
+            raise
+        try:
+            yield Handoff(task_file, out, err, read_fd, write_fd)
+        except BaseException:
+            os.close(read_fd)
+            out.close()
+            err.close()
+            raise
+        finally:
+            os.close(write_fd)
+            task_file.close()
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """The files and channel one iteration is started with (see :meth:`Engine.handoff`)."""
+
+    #: The pickled :class:`Task`, at offset 0.
+    task_file: IO[bytes]
+    #: The iteration's stdout and stderr; the :class:`Job` owns them once started.
+    out: IO[bytes]
+    err: IO[bytes]
+    #: The owner's end of the result channel (the :class:`Job`'s) and the iteration's end.
+    read_fd: int
+    write_fd: int

@@ -27,7 +27,7 @@ from .._proc import stat_fields
 from .._worker.protocol import MESSAGE, FrameReader, Task
 from ..exceptions import WorkerStartError
 from ..settings import env_number
-from .base import Engine, Job, Preload, channel
+from .base import Engine, Job, Preload
 
 #: Seconds a worker waits for work before it exits (PY3R_SCRIPT_WORKER_IDLE overrides).
 DEFAULT_IDLE = 600.0
@@ -356,25 +356,16 @@ class ForkEngine(Engine):
     def start(self, task: Task) -> Job:
         worker = self.worker
         assert worker is not None, "prepare() comes first"
-        task_file, out, err = self.files(task)
-        read_fd, write_fd = channel()
         job_worker: WarmWorker | None = worker
-        try:
-            worker.submit([write_fd, out.fileno(), err.fileno(), task_file.fileno()])
-        except OSError:
-            # The worker has just gone (idle exit, or closed): the job ends at once without a frame,
-            # and the loop starts it again on a ready worker (retry_unstarted).
-            worker.closed = True
-            job_worker = None
-        except BaseException:
-            os.close(read_fd)
-            out.close()
-            err.close()
-            raise
-        finally:
-            os.close(write_fd)
-            task_file.close()
-        return ForkJob(read_fd, out, err, job_worker)
+        with self.handoff(task) as h:
+            try:
+                worker.submit([h.write_fd, h.out.fileno(), h.err.fileno(), h.task_file.fileno()])
+            except OSError:
+                # The worker has just gone (idle exit, or closed): the job ends at once without a
+                # frame, and the loop starts it again on a ready worker (retry_unstarted).
+                worker.closed = True
+                job_worker = None
+        return ForkJob(h.read_fd, h.out, h.err, job_worker)
 
 
 def fork_available() -> bool:

@@ -6,13 +6,12 @@ fallback where ``fork()`` is unavailable or unsafe.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from typing import IO
 
 from .._worker.protocol import Task
-from .base import Engine, Job, channel
+from .base import Engine, Job
 from .lifeline import life_read_fd
 
 
@@ -38,33 +37,23 @@ class SubprocessEngine(Engine):
     name = "subprocess"
 
     def start(self, task: Task) -> Job:
-        task_file, out, err = self.files(task)
-        read_fd, write_fd = channel()
         life = life_read_fd()
-        try:
+        with self.handoff(task) as h:
             proc = subprocess.Popen(
                 [
                     sys.executable,
                     "-P",  # safe path: never the caller's directory on sys.path (the child adds the script's)
                     "-m",
                     "py3r.behaviour.script._worker.child",
-                    str(task_file.fileno()),
-                    str(write_fd),
+                    str(h.task_file.fileno()),
+                    str(h.write_fd),
                     str(life),
                 ],
                 stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                pass_fds=(task_file.fileno(), write_fd, life),
+                stdout=h.out,
+                stderr=h.err,
+                pass_fds=(h.task_file.fileno(), h.write_fd, life),
                 start_new_session=True,
                 cwd=task.cwd,
             )
-        except BaseException:
-            os.close(read_fd)
-            out.close()
-            err.close()
-            raise
-        finally:
-            os.close(write_fd)
-            task_file.close()
-        return SubprocessJob(proc, read_fd, out, err)
+        return SubprocessJob(proc, h.read_fd, h.out, h.err)
