@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -235,9 +236,12 @@ def test_a_call_that_gives_up_on_a_starting_worker_leaves_it_to_another_waiting_
     assert done[{}]["imported"] == "hanging_import"
 
 
-def test_a_process_that_cannot_be_started_leaves_no_file_open(tmp_path, monkeypatch):
-    """When Popen fails (no such interpreter, out of processes), the task file, the log files and
-    both ends of the result channel are closed, not leaked."""
+@pytest.mark.parametrize(
+    "refused", [(subprocess, "Popen"), (socket, "socketpair")], ids=["Popen", "socketpair"]
+)
+def test_a_process_that_cannot_be_started_leaves_no_file_open(refused, tmp_path, monkeypatch):
+    """When Popen or the result channel fails (no such interpreter, out of processes or of
+    descriptors), every file made for the start so far is closed, not leaked."""
     from py3r.behaviour.script._engine.subprocess import SubprocessEngine
     from py3r.behaviour.script._worker.protocol import Task
 
@@ -248,7 +252,7 @@ def test_a_process_that_cannot_be_started_leaves_no_file_open(tmp_path, monkeypa
     task = Task(str(tmp_path / "s.py"), "x = 1\n", {}, None, False, str(tmp_path), dict(os.environ))
     engine.start(task).close()  # the lifeline's descriptor is made once, on the first start
     before = sorted(os.listdir("/proc/self/fd"))
-    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(*refused, refuse)
     with pytest.raises(OSError, match="no processes left"):
         engine.start(task)
     assert sorted(os.listdir("/proc/self/fd")) == before

@@ -161,26 +161,20 @@ class Engine(ABC):
         has its own copies by then); if the block raises, the owner's side is closed too, so a
         failed start leaks nothing.
         """
-        task_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
-        try:
+        # Each file is registered for closing as soon as it exists: ``always`` closes the
+        # iteration's side, ``on_failure`` the owner's unless the block got through.
+        with contextlib.ExitStack() as always, contextlib.ExitStack() as on_failure:
+            task_file = always.enter_context(tempfile.TemporaryFile())
             pickle.dump(task, task_file, protocol=pickle.HIGHEST_PROTOCOL)
             task_file.flush()
             task_file.seek(0)
-            out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 (the job's)
+            out = on_failure.enter_context(tempfile.TemporaryFile())
+            err = on_failure.enter_context(tempfile.TemporaryFile())
             read_fd, write_fd = channel()
-        except BaseException:
-            task_file.close()
-            raise
-        try:
+            on_failure.callback(os.close, read_fd)
+            always.callback(os.close, write_fd)
             yield Handoff(task_file, out, err, read_fd, write_fd)
-        except BaseException:
-            os.close(read_fd)
-            out.close()
-            err.close()
-            raise
-        finally:
-            os.close(write_fd)
-            task_file.close()
+            on_failure.pop_all()  # started: the job owns them now
 
 
 @dataclass(frozen=True)
